@@ -1,0 +1,163 @@
+"""The values that cross the plugin contract between the engine and a connector."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from .capabilities import EntityCapabilities, Removal
+from .model import Record
+
+__all__ = [
+    "ConnectorInfo",
+    "Found",
+    "LoadRequest",
+    "LoadResult",
+    "Operation",
+    "Problem",
+    "References",
+    "Rejected",
+    "RemovalRequest",
+    "RemovalResult",
+    "RunContext",
+]
+
+
+class Operation(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+
+
+@attrs.frozen(kw_only=True)
+class ConnectorInfo:
+    """What a plugin registers: a connector's name, how to build it and what it can do.
+
+    ``factory`` is called with the connector's options (``location`` holds the part after the
+    colon in ``NAME:LOCATION``) and returns an object whose methods implement the connector hooks
+    of :mod:`migrationkit.core.hookspecs`.
+    """
+
+    name: str
+    summary: str
+    factory: Callable[..., object]
+    capabilities: Mapping[str, EntityCapabilities]
+    location_help: str = ""
+    options: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def is_source(self) -> bool:
+        return any(c.extract for c in self.capabilities.values())
+
+    @property
+    def is_target(self) -> bool:
+        return any(c.loads for c in self.capabilities.values())
+
+
+@attrs.frozen(kw_only=True)
+class RunContext:
+    """The run a connector is taking part in, passed to ``migrationkit_begin``/``finish``."""
+
+    run_id: str
+    mode: str
+    resumed: bool = False
+
+
+class References(Protocol):
+    """Resolves a source key to the id the target gave that record."""
+
+    def target_id(self, entity: str, key: str) -> str | None:
+        """The target's id for ``key`` of ``entity``, or ``None`` when it has not loaded."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class LoadRequest:
+    """One record to write.
+
+    ``idempotency_key`` is derived from the intent the engine recorded before the call: it is
+    the same on every retry and every resume of the same write, so a target that honours it
+    (Xero's ``Idempotency-Key``) never creates twice. ``target_id`` is set for updates.
+    """
+
+    record: Record
+    operation: Operation
+    idempotency_key: str
+    target_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LoadResult:
+    """What happened to one :class:`LoadRequest`; results come back in request order.
+
+    A rejected record is ``ok=False`` with a ``reason`` code and a ``message`` in the user's
+    terms, plus the target's own ``response`` for the error report. It is never an exception.
+    """
+
+    ok: bool
+    target_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    response: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def failed(cls, reason: str, message: str, response: str | None = None) -> LoadResult:
+        return cls(ok=False, reason=reason, message=message, response=response)
+
+
+@attrs.frozen(kw_only=True)
+class Found:
+    """The answer to ``migrationkit_find_existing``: the target id, or ``None`` if absent."""
+
+    target_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class RemovalRequest:
+    """Take back one record the migration created; ``actions`` are the allowed ways, in order."""
+
+    key: str
+    target_id: str
+    actions: tuple[Removal, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RemovalResult:
+    """What happened to one :class:`RemovalRequest`.
+
+    ``action`` is how the record was taken back (delete, void, archive); when the target would
+    not let it go, ``removed`` is false and ``message`` says why it remains.
+    """
+
+    removed: bool
+    action: Removal | None = None
+    reason: str | None = None
+    message: str | None = None
+    response: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Rejected:
+    """A source item the connector could not turn into a canonical record.
+
+    A source yields it in place of the record; the engine reports it as skipped with its
+    reason, so nothing disappears silently.
+    """
+
+    entity: str
+    key: str
+    code: str
+    message: str
+    pointer: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """A reason a record cannot go to a target, found before any call is made."""
+
+    code: str
+    message: str
+    details: Mapping[str, Any] = attrs.field(factory=dict)

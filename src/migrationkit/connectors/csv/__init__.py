@@ -1,0 +1,1 @@
+"""The csv connector: one folder, one file per entity."""

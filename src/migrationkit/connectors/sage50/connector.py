@@ -1,0 +1,391 @@
+"""The ``sage50-json`` source connector.
+
+The audit trail is parsed once per run: the first request for a transactional entity streams the
+``transactions`` array, spools each header into a per-entity file on disk (journal lines into a
+small SQLite table, to group them whatever their order) and notes, one byte per header number,
+which entity each allocation target belongs to. Every later entity reads its own spool, so six
+document entities cost one parse, and memory stays flat however long the trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from migrationkit.core.contract import Rejected
+from migrationkit.core.errors import ConfigError, MappingError, SourceError
+from migrationkit.core.findings import Finding
+from migrationkit.core.hookspecs import hookimpl
+from migrationkit.core.model import Record
+
+from . import mapping
+from .reader import iter_transactions, read_sections
+
+__all__ = ["Sage50Source"]
+
+_MAPPING_ERRORS = (MappingError, KeyError, TypeError, ValueError, IndexError, ArithmeticError)
+_SPOOLED = ("invoices", "refunds", "credit_notes", "payments", "bank_transactions")
+_TRANSFER_OR_JOURNAL = ("manual_journals", "bank_transfers")
+_TARGET_FIRST = {"SI": 0, "SP": 0, "PI": 0, "PR": 0}
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"the field {exc.args[0]!r} is missing"
+    return str(exc) or type(exc).__name__
+
+
+class Sage50Source:
+    """Reads one Sage 50 company exported as sage50-json 1.0."""
+
+    def __init__(self, location: str | None = None, *, path: str | None = None) -> None:
+        chosen = path or location
+        if not chosen:
+            raise ConfigError("sage50-json needs the export file: sage50-json:PATH/TO/company.json")
+        self.path = Path(chosen).expanduser()
+        if not self.path.is_file():
+            raise SourceError(f"{self.path} does not exist or is not a file")
+        self._sections: dict[str, Any] | None = None
+        self._stage: _Stage | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _fresh(self) -> None:
+        """Forget what was read when the file changed since (a new export in the same place)."""
+        stat = self.path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            if self._stage is not None:
+                self._stage.close()
+            self._sections, self._stage, self._stamp = None, None, stamp
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        self._fresh()
+        if self._sections is None:
+            sections = read_sections(self.path)
+            if sections.get("format") != "sage50-json":
+                raise SourceError(f"{self.path} is not a sage50-json export")
+            version = str(sections.get("format_version", ""))
+            if version.split(".")[0] != "1":
+                raise SourceError(
+                    f"{self.path} is sage50-json version {version}; this connector reads 1.x"
+                )
+            self._sections = sections
+        return self._sections
+
+    def _list(self, name: str) -> list[Any]:
+        value = self.sections.get(name)
+        return value if isinstance(value, list) else []
+
+    @property
+    def _opening(self) -> Mapping[str, Any]:
+        value = self.sections.get("opening_balances")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def bank_codes(self) -> dict[str, Any]:
+        return {b.get("nominal_code"): b for b in self._list("bank_accounts")}
+
+    def stage(self) -> _Stage:
+        self._fresh()
+        if self._stage is None:
+            open_items = [
+                *self._opening.get("customer_open_items", ()),
+                *self._opening.get("supplier_open_items", ()),
+            ]
+            self._stage = _Stage(self.path, open_items)
+        return self._stage
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    @hookimpl
+    def migrationkit_identity(self) -> str:
+        company = self.sections.get("company") or {}
+        parts = [
+            company.get("name", ""),
+            company.get("registration") or "",
+            company.get("vat_number") or "",
+        ]
+        return "sage50-json:" + "|".join(str(p) for p in parts)
+
+    @hookimpl
+    def migrationkit_finish(self, run: object, success: bool) -> bool:
+        if self._stage is not None:
+            self._stage.close()
+            self._stage = None
+        return True
+
+    @hookimpl
+    def migrationkit_validate(self) -> Iterator[Finding]:
+        from .validator import validate_file
+
+        return validate_file(self.path)
+
+    @hookimpl
+    def migrationkit_extract(
+        self, entity: str, since: dt.datetime | None
+    ) -> Iterator[Record | Rejected]:
+        if entity in _SPOOLED:
+            return self.stage().records(entity)
+        if entity in _TRANSFER_OR_JOURNAL:
+            return self.stage().journals(entity, self.bank_codes)
+        if entity == "open_items":
+            return self._open_items()
+        return self._master(entity)
+
+    @hookimpl
+    def migrationkit_extract_deleted(self, entity: str, since: dt.datetime | None) -> Iterator[str]:
+        return iter(self.stage().deleted.get(entity, ()))
+
+    # -- master data ---------------------------------------------------------------------------
+
+    def _master(self, entity: str) -> Iterator[Record | Rejected]:
+        sections = self.sections
+        if entity == "company":
+            as_of = self._opening.get("as_of")
+            yield from self._guard(
+                entity,
+                "company",
+                "/company",
+                lambda: mapping.map_company(sections["company"], as_of),
+            )
+        elif entity == "ledger_accounts":
+            banks = self.bank_codes
+            for n, raw in enumerate(self._list("nominal_accounts")):
+                yield from self._guard(
+                    entity,
+                    raw.get("code"),
+                    f"/nominal_accounts/{n}",
+                    lambda raw=raw: mapping.map_ledger_account(raw, banks),
+                )
+        elif entity == "tax_rates":
+            for n, raw in enumerate(self._list("tax_codes")):
+                yield from self._guard(
+                    entity,
+                    raw.get("code"),
+                    f"/tax_codes/{n}",
+                    lambda raw=raw: mapping.map_tax_rate(raw),
+                )
+        elif entity == "tracking_categories":
+            category = mapping.map_departments(self._list("departments"))
+            if category is not None:
+                yield category
+        elif entity == "bank_accounts":
+            for n, raw in enumerate(self._list("bank_accounts")):
+                yield from self._guard(
+                    entity,
+                    raw.get("nominal_code"),
+                    f"/bank_accounts/{n}",
+                    lambda raw=raw: mapping.map_bank_account(raw),
+                )
+        elif entity == "contacts":
+            for section, ledger in (("customers", "S"), ("suppliers", "P")):
+                for n, raw in enumerate(self._list(section)):
+                    yield from self._guard(
+                        entity,
+                        mapping.contact_key(ledger, str(raw.get("account_ref"))),
+                        f"/{section}/{n}",
+                        lambda raw=raw, ledger=ledger: mapping.map_contact(raw, ledger),
+                    )
+        elif entity == "items":
+            for n, raw in enumerate(self._list("products")):
+                yield from self._guard(
+                    entity,
+                    raw.get("stock_code"),
+                    f"/products/{n}",
+                    lambda raw=raw: mapping.map_item(raw),
+                )
+        elif entity == "opening_balances" and self._opening:
+            yield from self._guard_many(
+                entity, "/opening_balances", lambda: mapping.map_opening_balances(self._opening)
+            )
+
+    def _open_items(self) -> Iterator[Record | Rejected]:
+        index = self.stage().index
+        entries = []
+        for section in ("customer_open_items", "supplier_open_items"):
+            for n, raw in enumerate(self._opening.get(section, ())):
+                entries.append((_TARGET_FIRST.get(raw.get("type"), 1), section, n, raw))
+        # Items that are allocation targets load before the items allocated to them.
+        entries.sort(key=lambda entry: entry[0])
+        for _, section, n, raw in entries:
+            yield from self._guard(
+                "open_items",
+                str(raw.get("header_number")),
+                f"/opening_balances/{section}/{n}",
+                lambda raw=raw: mapping.map_open_item(raw, index),
+            )
+
+    @staticmethod
+    def _guard(entity: str, key: Any, pointer: str, build: Any) -> Iterator[Record | Rejected]:
+        try:
+            yield build()
+        except _MAPPING_ERRORS as exc:
+            yield Rejected(
+                entity=entity,
+                key=str(key),
+                code="SOURCE_INVALID",
+                message=_describe(exc),
+                pointer=pointer,
+            )
+
+    @staticmethod
+    def _guard_many(entity: str, pointer: str, build: Any) -> Iterator[Record | Rejected]:
+        try:
+            records = build()
+        except _MAPPING_ERRORS as exc:
+            yield Rejected(
+                entity=entity,
+                key="*",
+                code="SOURCE_INVALID",
+                message=_describe(exc),
+                pointer=pointer,
+            )
+            return
+        yield from records
+
+
+class _Stage:
+    """The audit trail of one file, parsed once and spooled per entity."""
+
+    def __init__(self, path: Path, open_items: list[Mapping[str, Any]]) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="migrationkit-sage50-")
+        self.root = Path(self._dir.name)
+        self.index = mapping.TargetIndex()
+        self.deleted: dict[str, list[str]] = {}
+        self.rejected: list[tuple[int, Mapping[str, Any], str]] = []
+        for item in open_items:
+            number = item.get("header_number")
+            if isinstance(number, int):
+                self.index.add(number, "open_items")
+        self._journals = sqlite3.connect(self.root / "journals.db")
+        self._journals.execute("PRAGMA journal_mode=OFF")
+        self._journals.execute("PRAGMA synchronous=OFF")
+        self._journals.execute(
+            "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, raw BLOB)"
+        )
+        self._spool(path)
+
+    def close(self) -> None:
+        self._journals.close()
+        self._dir.cleanup()
+
+    def _spool(self, path: Path) -> None:
+        files = {entity: (self.root / f"{entity}.pickle").open("wb") for entity in _SPOOLED}
+        dumps = pickle.dumps
+        journal_rows: list[tuple[Any, Any, int, bytes]] = []
+        live_groups: set[Any] = set()
+        deleted_groups: set[Any] = set()
+        try:
+            for position, raw in enumerate(iter_transactions(path)):
+                entity = mapping.TRANSACTION_ENTITY.get(raw.get("type"))
+                number = raw.get("header_number")
+                if entity is None:
+                    self.rejected.append(
+                        (position, raw, f"unknown transaction type {raw.get('type')!r}")
+                    )
+                    continue
+                if entity == "manual_journals":
+                    group = raw.get("journal_group")
+                    if raw.get("deleted"):
+                        deleted_groups.add(group)
+                        continue
+                    live_groups.add(group)
+                    journal_rows.append((group, number, position, dumps(raw, 5)))
+                    if len(journal_rows) >= 5000:
+                        self._journals.executemany(
+                            "INSERT INTO line VALUES (?,?,?,?)", journal_rows
+                        )
+                        journal_rows.clear()
+                    continue
+                if raw.get("deleted"):
+                    self.deleted.setdefault(entity, []).append(str(number))
+                    continue
+                if entity in ("invoices", "refunds") and isinstance(number, int):
+                    self.index.add(number, entity)
+                files[entity].write(dumps((position, raw), 5))
+        finally:
+            for handle in files.values():
+                handle.close()
+        if journal_rows:
+            self._journals.executemany("INSERT INTO line VALUES (?,?,?,?)", journal_rows)
+        gone = [str(g) for g in sorted(deleted_groups - live_groups, key=str)]
+        for entity in _TRANSFER_OR_JOURNAL:
+            self.deleted[entity] = gone
+
+    def records(self, entity: str) -> Iterator[Record | Rejected]:
+        load = pickle.load
+        with (self.root / f"{entity}.pickle").open("rb") as handle:
+            while True:
+                try:
+                    position, raw = load(handle)
+                except EOFError:
+                    break
+                try:
+                    yield mapping.map_transaction(raw, self.index)
+                except _MAPPING_ERRORS as exc:
+                    yield Rejected(
+                        entity=entity,
+                        key=str(raw.get("header_number")),
+                        code="SOURCE_INVALID",
+                        message=_describe(exc),
+                        pointer=f"/transactions/{position}",
+                    )
+        if entity == "invoices":
+            for position, raw, reason in self.rejected:
+                yield Rejected(
+                    entity=entity,
+                    key=str(raw.get("header_number")),
+                    code="SOURCE_INVALID",
+                    message=reason,
+                    pointer=f"/transactions/{position}",
+                )
+
+    def journals(self, entity: str, bank_codes: Mapping[str, Any]) -> Iterator[Record | Rejected]:
+        """Journal groups of ``entity``: transfers between banks, or ordinary journals."""
+        cursor = self._journals.execute(
+            "SELECT grp, position, raw FROM line ORDER BY grp, header, position"
+        )
+        group: Any = object()
+        members: list[Mapping[str, Any]] = []
+        first_position = 0
+        for grp, position, blob in cursor:
+            if grp != group:
+                if members:
+                    yield from self._journal(entity, group, members, first_position, bank_codes)
+                group, members, first_position = grp, [], position
+            members.append(pickle.loads(blob))
+        if members:
+            yield from self._journal(entity, group, members, first_position, bank_codes)
+
+    @staticmethod
+    def _journal(
+        entity: str,
+        group: Any,
+        members: list[Mapping[str, Any]],
+        position: int,
+        bank_codes: Mapping[str, Any],
+    ) -> Iterator[Record | Rejected]:
+        try:
+            if not isinstance(group, int):
+                raise MappingError(f"journal line has no journal_group (got {group!r})")
+            record = mapping.map_journal(group, members, bank_codes)
+        except _MAPPING_ERRORS as exc:
+            if entity == "manual_journals":
+                yield Rejected(
+                    entity=entity,
+                    key=str(group),
+                    code="SOURCE_INVALID",
+                    message=_describe(exc),
+                    pointer=f"/transactions/{position}",
+                )
+            return
+        if record.entity == entity:
+            yield record

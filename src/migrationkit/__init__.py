@@ -1,1 +1,184 @@
-"""migrationkit."""
+"""migrationkit: move a company's accounting data between systems and prove nothing was lost.
+
+Import what you need from here; everything else is private.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .core.capabilities import Capabilities, EntityCapabilities, Removal
+from .core.config import ConnectorSpec, Settings, load_settings, parse_spec
+from .core.contract import (
+    ConnectorInfo,
+    Found,
+    LoadRequest,
+    LoadResult,
+    Operation,
+    Problem,
+    References,
+    Rejected,
+    RemovalRequest,
+    RemovalResult,
+    RunContext,
+)
+from .core.engine import Migration, MigrationOptions, RunObserver, SourceInvalid
+from .core.errors import (
+    AuthError,
+    CapabilityError,
+    ConfigError,
+    DailyLimitReached,
+    Interrupted,
+    MappingError,
+    MigrationKitError,
+    RateLimitError,
+    RemoteAPIError,
+    SourceError,
+    StateError,
+    UnknownConnectorError,
+)
+from .core.findings import Finding, Severity
+from .core.fingerprint import fingerprint
+from .core.hookspecs import hookimpl
+from .core.ledger import Ledger, postings
+from .core.model import (
+    ENTITY_ORDER,
+    RECORD_TYPES,
+    AccountClass,
+    AccountType,
+    Address,
+    Allocation,
+    BankAccount,
+    BankAccountKind,
+    BankTransaction,
+    BankTransactionKind,
+    BankTransfer,
+    Company,
+    Contact,
+    ControlRole,
+    CreditNote,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Invoice,
+    Item,
+    ItemKind,
+    JournalLine,
+    LedgerAccount,
+    ManualJournal,
+    OpeningBalance,
+    OpenItem,
+    OpenItemKind,
+    Payment,
+    PaymentKind,
+    Record,
+    Refund,
+    RefundKind,
+    TaxRate,
+    TaxTreatment,
+    TrackingAssignment,
+    TrackingCategory,
+    TrackingOption,
+)
+from .core.plugins import Connector, PluginRegistry
+from .core.reconcile import Reconciliation, reconcile
+from .core.references import remap
+from .core.report import Counts, Plan, RunReport, write_reports
+from .core.state import SQLiteStateStore, StateStore
+
+try:
+    __version__ = version("migrationkit")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = [
+    "ENTITY_ORDER",
+    "RECORD_TYPES",
+    "AccountClass",
+    "AccountType",
+    "Address",
+    "Allocation",
+    "AuthError",
+    "BankAccount",
+    "BankAccountKind",
+    "BankTransaction",
+    "BankTransactionKind",
+    "BankTransfer",
+    "Capabilities",
+    "CapabilityError",
+    "Company",
+    "ConfigError",
+    "Connector",
+    "ConnectorInfo",
+    "ConnectorSpec",
+    "Contact",
+    "ControlRole",
+    "Counts",
+    "CreditNote",
+    "DailyLimitReached",
+    "DocumentKind",
+    "DocumentLine",
+    "DocumentStatus",
+    "EntityCapabilities",
+    "Finding",
+    "Found",
+    "Interrupted",
+    "Invoice",
+    "Item",
+    "ItemKind",
+    "JournalLine",
+    "Ledger",
+    "LedgerAccount",
+    "LoadRequest",
+    "LoadResult",
+    "ManualJournal",
+    "MappingError",
+    "Migration",
+    "MigrationKitError",
+    "MigrationOptions",
+    "OpenItem",
+    "OpenItemKind",
+    "OpeningBalance",
+    "Operation",
+    "Payment",
+    "PaymentKind",
+    "Plan",
+    "PluginRegistry",
+    "Problem",
+    "RateLimitError",
+    "Reconciliation",
+    "Record",
+    "References",
+    "Refund",
+    "RefundKind",
+    "Rejected",
+    "RemoteAPIError",
+    "Removal",
+    "RemovalRequest",
+    "RemovalResult",
+    "RunContext",
+    "RunObserver",
+    "RunReport",
+    "SQLiteStateStore",
+    "Settings",
+    "Severity",
+    "SourceError",
+    "SourceInvalid",
+    "StateError",
+    "StateStore",
+    "TaxRate",
+    "TaxTreatment",
+    "TrackingAssignment",
+    "TrackingCategory",
+    "TrackingOption",
+    "UnknownConnectorError",
+    "__version__",
+    "fingerprint",
+    "hookimpl",
+    "load_settings",
+    "parse_spec",
+    "postings",
+    "reconcile",
+    "remap",
+    "write_reports",
+]

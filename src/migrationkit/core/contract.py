@@ -58,18 +58,30 @@ class ConnectorInfo:
 
 @attrs.frozen(kw_only=True)
 class RunContext:
-    """The run a connector is taking part in, passed to ``migrationkit_begin``/``finish``."""
+    """The run a connector is taking part in, passed to ``migrationkit_begin``/``finish``.
+
+    ``preserve_ids`` asks a target to keep source numbers and codes where it can.
+    """
 
     run_id: str
     mode: str
     resumed: bool = False
+    preserve_ids: bool = True
 
 
 class References(Protocol):
-    """Resolves a source key to the id the target gave that record."""
+    """What a target may ask about the records a record refers to."""
 
     def target_id(self, entity: str, key: str) -> str | None:
         """The target's id for ``key`` of ``entity``, or ``None`` when it has not loaded."""
+        ...
+
+    def record(self, entity: str, key: str) -> Record | None:
+        """The source record of a reference data entity (accounts, tax rates, contacts, ...).
+
+        Lets a target apply rules that depend on what a referenced record is, such as
+        refusing a journal line to a bank account. ``None`` for documents and unknown keys.
+        """
         ...
 
 

@@ -35,7 +35,7 @@ from .model import (
     RefundKind,
 )
 
-__all__ = ["Chart", "ContactBalance", "Ledger", "postings"]
+__all__ = ["Chart", "ContactBalance", "Ledger", "contact_effect", "postings"]
 
 _ZERO = Decimal(0)
 
@@ -187,30 +187,37 @@ class Ledger:
             if amount or base
         }
 
-    def _bump(self, contact: str, currency: str, amount: Decimal, base: Decimal) -> None:
-        entry = self._contacts.setdefault((contact, currency), [_ZERO, _ZERO])
-        entry[0] += amount
-        entry[1] += base
-
     def _add_contact(self, record: Record) -> None:
-        # Allocations move amounts between a contact's own items, so the balance is the signed
-        # sum of the items themselves.
-        if isinstance(record, Invoice | CreditNote):
-            if record.status is not DocumentStatus.POSTED:
-                return
-            sign = -1 if isinstance(record, CreditNote) else 1
-            self._bump(
-                record.contact, record.currency, sign * record.gross, sign * record.base_gross
-            )
-        elif isinstance(record, Payment):
-            self._bump(record.contact, record.currency, -record.amount, -record.base_amount)
-        elif isinstance(record, Refund):
-            self._bump(record.contact, record.currency, record.amount, record.base_amount)
-        elif isinstance(record, OpenItem):
-            sign = 1 if record.kind.increases_balance else -1
-            self._bump(
-                record.contact,
-                record.currency,
-                sign * record.outstanding,
-                sign * record.base_outstanding,
-            )
+        effect = contact_effect(record)
+        if effect is not None:
+            contact, currency, amount, base = effect
+            entry = self._contacts.setdefault((contact, currency), [_ZERO, _ZERO])
+            entry[0] += amount
+            entry[1] += base
+
+
+def contact_effect(record: Record) -> tuple[str, str, Decimal, Decimal] | None:
+    """What a record adds to its contact's balance: ``(contact, currency, amount, base)``.
+
+    Allocations only move amounts between a contact's own items, so a contact's balance is the
+    signed sum of the items themselves: invoices, refunds and receivable open items add; credit
+    notes, payments and payable-side open items subtract.
+    """
+    if isinstance(record, Invoice | CreditNote):
+        if record.status is not DocumentStatus.POSTED:
+            return None
+        sign = -1 if isinstance(record, CreditNote) else 1
+        return record.contact, record.currency, sign * record.gross, sign * record.base_gross
+    if isinstance(record, Payment):
+        return record.contact, record.currency, -record.amount, -record.base_amount
+    if isinstance(record, Refund):
+        return record.contact, record.currency, record.amount, record.base_amount
+    if isinstance(record, OpenItem):
+        sign = 1 if record.kind.increases_balance else -1
+        return (
+            record.contact,
+            record.currency,
+            sign * record.outstanding,
+            sign * record.base_outstanding,
+        )
+    return None

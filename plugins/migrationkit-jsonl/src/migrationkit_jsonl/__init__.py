@@ -1,0 +1,1 @@
+"""A JSON Lines archive connector for migrationkit (an example third-party plugin)."""

@@ -1,0 +1,5 @@
+"""``python -m migrationkit`` runs the command line."""
+
+from migrationkit.cli import main
+
+main()

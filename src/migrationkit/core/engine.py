@@ -1,0 +1,1043 @@
+"""The migration engine: plan, demo, full, delta, rollback and remigrate.
+
+One :class:`Migration` joins a source connector, a target connector and a state store. Every
+mode that writes runs inside a *run* recorded in the store; a run stopped by a crash, ``kill -9``
+or Ctrl-C is resumed by running the same mode again, and intents left without an outcome are
+resolved on the target (``migrationkit_find_existing``) before the record is written again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from .capabilities import EntityCapabilities, Removal
+from .contract import (
+    LoadRequest,
+    Operation,
+    Problem,
+    Rejected,
+    RemovalRequest,
+    RunContext,
+)
+from .errors import CapabilityError, Interrupted, MigrationKitError
+from .findings import Finding
+from .fingerprint import fingerprint
+from .model import ENTITY_ORDER, Record, Reference
+from .plugins import Connector
+from .report import Counts, EntityPlan, Plan, RunReport
+from .sampling import select_sample
+from .state import (
+    IdEntry,
+    Intent,
+    MigrationInfo,
+    Outcome,
+    OutcomeRow,
+    RunInfo,
+    RunStatus,
+    StateStore,
+)
+
+__all__ = [
+    "HISTORY_MODES",
+    "MASTER_ENTITIES",
+    "Migration",
+    "MigrationOptions",
+    "RunObserver",
+    "SourceInvalid",
+]
+
+MASTER_ENTITIES = (
+    "company",
+    "tax_rates",
+    "ledger_accounts",
+    "tracking_categories",
+    "bank_accounts",
+    "contacts",
+    "items",
+)
+OPENING_ENTITIES = ("opening_balances", "open_items")
+HISTORY_MODES: dict[str, tuple[str, ...]] = {
+    "records_only": MASTER_ENTITIES,
+    "opening_balances": MASTER_ENTITIES + OPENING_ENTITIES,
+    "full_history": ENTITY_ORDER,
+}
+LOAD_MODES = ("demo", "full", "delta", "remigrate")
+_REMOVAL_ORDER = (Removal.DELETE, Removal.VOID, Removal.ARCHIVE)
+_LOOKUP_CHUNK = 500
+_CACHE_LIMIT = 200_000
+
+
+class SourceInvalid(MigrationKitError):
+    """The source failed validation; the findings say why."""
+
+    def __init__(self, message: str, findings: Sequence[Finding]) -> None:
+        super().__init__(message)
+        self.findings = list(findings)
+
+
+@attrs.frozen(kw_only=True)
+class MigrationOptions:
+    """How a migration runs; the same settings a ``--config`` file holds.
+
+    ``mappings`` matches source records to records that already exist on the target
+    (``{"tax_rates": {"T1": "GB_STANDARD"}}``): they are not created, and references to them
+    resolve to the given target id. ``cutoff`` leaves out transactions dated after it;
+    ``history_mode`` chooses how much moves (``records_only``, ``opening_balances`` or
+    ``full_history``).
+    """
+
+    sample: int = 20
+    seed: int = 0
+    history_mode: str = attrs.field(default="full_history")
+    cutoff: dt.date | None = None
+    preserve_ids: bool = True
+    validate: bool = True
+    mappings: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    entities: tuple[str, ...] | None = None
+    batch_size: int | None = None
+    report_dir: str | None = None
+
+    @history_mode.validator
+    def _check_history(self, _attribute: object, value: str) -> None:
+        if value not in HISTORY_MODES:
+            raise ValueError(
+                f"history_mode must be one of {', '.join(HISTORY_MODES)}, not {value!r}"
+            )
+
+
+class RunObserver(Protocol):
+    """Receives progress while a run works (the command line draws progress bars from it)."""
+
+    def entity_started(self, entity: str, phase: str) -> None: ...
+    def advanced(self, entity: str, count: int) -> None: ...
+    def entity_finished(self, entity: str, counts: Counts) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class _Silent:
+    def entity_started(self, entity: str, phase: str) -> None:
+        pass
+
+    def advanced(self, entity: str, count: int) -> None:
+        pass
+
+    def entity_finished(self, entity: str, counts: Counts) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+class _Resolver:
+    """Source key to target id, from the id map, cached; and the source's reference records."""
+
+    def __init__(self, store: StateStore, migration_id: int, mappings: Mapping[str, Any]):
+        self._store = store
+        self._migration_id = migration_id
+        self._ids: defaultdict[str, dict[str, str | None]] = defaultdict(dict)
+        self._mapped: dict[str, Mapping[str, str]] = {e: dict(m) for e, m in mappings.items()}
+        self._records: defaultdict[str, dict[str, Record]] = defaultdict(dict)
+
+    def prefetch(self, refs: Iterable[Reference]) -> None:
+        wanted: defaultdict[str, set[str]] = defaultdict(set)
+        for entity, key in refs:
+            if key not in self._ids[entity] and key not in self._mapped.get(entity, {}):
+                wanted[entity].add(key)
+        for entity, keys in wanted.items():
+            cache = self._ids[entity]
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            found = self._store.lookup(self._migration_id, entity, sorted(keys))
+            for key in keys:
+                entry = found.get(key)
+                cache[key] = entry.target_id if entry and entry.state == "active" else None
+
+    def target_id(self, entity: str, key: str) -> str | None:
+        mapped = self._mapped.get(entity)
+        if mapped and key in mapped:
+            return mapped[key]
+        cache = self._ids[entity]
+        if key not in cache:
+            self.prefetch([(entity, key)])
+        return cache.get(key)
+
+    def note(self, entity: str, key: str, target_id: str | None) -> None:
+        self._ids[entity][key] = target_id
+
+    def remember(self, record: Record) -> None:
+        if record.entity in MASTER_ENTITIES:
+            self._records[record.entity][record.key] = record
+
+    def record(self, entity: str, key: str) -> Record | None:
+        return self._records.get(entity, {}).get(key)
+
+
+class _PlanResolver(_Resolver):
+    """In a plan nothing is on the target yet: a reference resolves if the source has it."""
+
+    def __init__(self, known: Mapping[str, set[str]], mappings: Mapping[str, Any]):
+        self._known = known
+        self._mapped = {e: dict(m) for e, m in mappings.items()}
+        self._records = defaultdict(dict)
+
+    def prefetch(self, refs: Iterable[Reference]) -> None:
+        pass
+
+    def target_id(self, entity: str, key: str) -> str | None:
+        mapped = self._mapped.get(entity)
+        if mapped and key in mapped:
+            return mapped[key]
+        return "(new)" if key in self._known.get(entity, ()) else None
+
+
+@attrs.define
+class _RunState:
+    migration: MigrationInfo
+    run: RunInfo
+    context: RunContext
+    resolver: _Resolver
+    counts: defaultdict[str, Counts] = attrs.field(factory=lambda: defaultdict(Counts))
+    problems: dict[Reference, str] = attrs.field(factory=dict)
+    unresolved: int = 0
+    notes: list[str] = attrs.field(factory=list)
+    report: RunReport | None = None
+    started: float = attrs.field(factory=time.monotonic)
+    watermark: str = attrs.field(
+        factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    )
+
+
+@attrs.define
+class _Pending:
+    record: Record
+    fingerprint: str
+    operation: Operation
+    entry: IdEntry | None
+
+
+class Migration:
+    """A migration from one source to one target, with its state.
+
+    Each mode is a method; every run returns a :class:`~migrationkit.RunReport`.
+    """
+
+    def __init__(
+        self,
+        source: Connector | None,
+        target: Connector,
+        store: StateStore,
+        options: MigrationOptions | None = None,
+        observer: RunObserver | None = None,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.store = store
+        self.options = options or MigrationOptions()
+        self.observer: RunObserver = observer or _Silent()
+
+    # ------------------------------------------------------------------------------------------
+    # what moves
+    # ------------------------------------------------------------------------------------------
+
+    def entities(self) -> list[str]:
+        """The entities this migration moves, in load order."""
+        allowed = HISTORY_MODES[self.options.history_mode]
+        chosen = self.options.entities
+        return [
+            entity
+            for entity in ENTITY_ORDER
+            if entity in allowed
+            and (chosen is None or entity in chosen)
+            and (self.source is None or self.source.capabilities(entity).extract)
+        ]
+
+    def _require_source(self) -> Connector:
+        if self.source is None:
+            raise CapabilityError("this mode needs a source")
+        return self.source
+
+    def refusal(self, mode: str) -> str | None:
+        """Why the target cannot serve ``mode``, or None when it can."""
+        entities = self.entities() if self.source is not None else list(ENTITY_ORDER)
+        caps = [self.target.capabilities(e) for e in entities]
+        name = self.target.name
+        if mode in ("demo", "full", "remigrate") and not any(c.create for c in caps):
+            return f"{name} cannot create any of the entities the source provides"
+        if mode == "delta" and not any(c.create or c.update for c in caps):
+            return f"{name} can neither create nor update records, so a delta cannot move changes"
+        if mode in ("rollback", "remigrate") and not any(
+            self.target.capabilities(e).removal for e in ENTITY_ORDER
+        ):
+            return f"{name} cannot delete, void or archive anything, so nothing can be rolled back"
+        in_load = mode in ("demo", "full", "delta", "remigrate", "plan")
+        if in_load and self.source is not None and not self.entities():
+            return f"{self.source.name} provides none of the entities asked for"
+        return None
+
+    def _refuse(self, mode: str) -> None:
+        reason = self.refusal(mode)
+        if reason:
+            raise CapabilityError(f"cannot run {mode}: {reason}")
+
+    # ------------------------------------------------------------------------------------------
+    # validate and plan
+    # ------------------------------------------------------------------------------------------
+
+    def validate(self) -> list[Finding]:
+        """Every finding the source's validator reports (empty when it has none)."""
+        source = self._require_source()
+        if not source.implements("migrationkit_validate"):
+            return []
+        return list(source.validate())
+
+    def _validate_first(self) -> list[Finding]:
+        if not self.options.validate or self.source is None:
+            return []
+        self.observer.note("Validating the source")
+        findings = self.validate()
+        errors = [f for f in findings if f.is_error]
+        if errors:
+            codes = sorted({f.code for f in errors})
+            raise SourceInvalid(
+                f"the source has {len(errors)} validation error(s) ({', '.join(codes[:5])}); "
+                "run `migrationkit validate` to see them, fix the source, then run again",
+                findings,
+            )
+        return findings
+
+    def plan(self) -> Plan:
+        """What would move, what the target can do with it, and what cannot move and why."""
+        source = self._require_source()
+        findings = self.validate() if self.options.validate else []
+        known: dict[str, set[str]] = {}
+        entity_plans = []
+        resolver = _PlanResolver(known, self.options.mappings)
+        for entity in self.entities():
+            self.observer.entity_started(entity, "planning")
+            caps = self.target.capabilities(entity)
+            count = rejected = excluded = mapped = 0
+            problems: defaultdict[str, list[str]] = defaultdict(list)
+            keys = known.setdefault(entity, set())
+            for item in source.extract(entity):
+                count += 1
+                if isinstance(item, Rejected):
+                    rejected += 1
+                    problems[item.code].append(item.key)
+                    continue
+                if self._excluded(item):
+                    excluded += 1
+                    continue
+                resolver.remember(item)
+                keys.add(item.key)
+                if item.key in self.options.mappings.get(entity, {}):
+                    mapped += 1
+                    continue
+                if not caps.create:
+                    continue
+                for problem in self._problems(entity, item, caps, resolver, {}):
+                    problems[problem.code].append(item.key)
+                if count % 1000 == 0:
+                    self.observer.advanced(entity, 1000)
+            self.observer.advanced(entity, count % 1000)
+            entity_plans.append(
+                EntityPlan(
+                    entity=entity,
+                    count=count,
+                    rejected=rejected,
+                    excluded=excluded,
+                    mapped=mapped,
+                    capabilities=caps,
+                    moves=caps.create,
+                    reason=None if caps.create else f"{self.target.name} cannot create {entity}",
+                    problems={code: (len(keys_), keys_[:5]) for code, keys_ in problems.items()},
+                )
+            )
+        refused = {
+            mode: reason
+            for mode in ("demo", "full", "delta", "rollback", "remigrate")
+            if (reason := self.refusal(mode))
+        }
+        return Plan(
+            source=source.name,
+            target=self.target.name,
+            history_mode=self.options.history_mode,
+            entities=entity_plans,
+            findings=findings,
+            refused=refused,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # runs
+    # ------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _run(self, mode: str) -> Iterator[_RunState]:
+        source_identity = self.source.identity() if self.source else None
+        with self.store.lock():
+            migration = self._migration(source_identity)
+            runs = self.store.runs(migration.id)
+            last = runs[-1] if runs else None
+            resumed = False
+            if last and last.status is not RunStatus.SUCCEEDED and last.mode == mode:
+                run = self.store.resume_run(last.id)
+                resumed = True
+                self.observer.note(f"Resuming run {run.id} ({mode}), stopped before it finished")
+            else:
+                if last and last.status is RunStatus.RUNNING:
+                    self.store.finish_run(last.id, RunStatus.INTERRUPTED, last.summary or {})
+                run = self.store.start_run(migration.id, mode, self._options_summary())
+            context = RunContext(
+                run_id=str(run.id),
+                mode=mode,
+                resumed=resumed,
+                preserve_ids=self.options.preserve_ids,
+            )
+            state = _RunState(
+                migration=migration,
+                run=run,
+                context=context,
+                resolver=_Resolver(self.store, migration.id, self.options.mappings),
+            )
+            started = []
+            status = RunStatus.FAILED
+            error: BaseException | None = None
+            try:
+                for connector in (self.source, self.target):
+                    if connector is not None:
+                        connector.begin(context)
+                        started.append(connector)
+                yield state
+                status = RunStatus.SUCCEEDED
+            except KeyboardInterrupt as exc:
+                status, error = RunStatus.INTERRUPTED, exc
+                raise Interrupted(
+                    f"run {run.id} interrupted; run the same command again to resume it"
+                ) from None
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                for connector in started:
+                    with contextlib.suppress(Exception):
+                        connector.finish(context, status is RunStatus.SUCCEEDED)
+                state.report = self._report(state, status, error)
+                self.store.finish_run(
+                    run.id,
+                    status,
+                    state.report.to_dict(),
+                    watermark=state.watermark if status is RunStatus.SUCCEEDED else None,
+                )
+                if self.options.report_dir:
+                    from .report import write_reports
+
+                    write_reports(state.report, self.options.report_dir)
+
+    def _migration(self, source_identity: str | None) -> MigrationInfo:
+        target_identity = self.target.identity()
+        if source_identity is not None:
+            return self.store.migration(source_identity, target_identity)
+        candidates = [m for m in self.store.migrations() if m.target == target_identity]
+        if not candidates:
+            raise CapabilityError(
+                f"the state store {self.store.path} holds no migration to {target_identity}"
+            )
+        if len(candidates) > 1:
+            sources = "; ".join(m.source for m in candidates)
+            raise CapabilityError(
+                f"several migrations write to {target_identity} ({sources}); name the source too"
+            )
+        return candidates[0]
+
+    def _options_summary(self) -> dict[str, Any]:
+        return {
+            "history_mode": self.options.history_mode,
+            "cutoff": self.options.cutoff.isoformat() if self.options.cutoff else None,
+            "sample": self.options.sample,
+            "preserve_ids": self.options.preserve_ids,
+        }
+
+    def _report(
+        self, state: _RunState, status: RunStatus, error: BaseException | None
+    ) -> RunReport:
+        stored = self.store.outcome_counts(state.run.id)
+        entities: dict[str, Counts] = {}
+        for entity in ENTITY_ORDER:
+            counts = state.counts.get(entity, Counts())
+            from_store = stored.get(entity, {})
+            merged = attrs.evolve(
+                counts,
+                created=from_store.get("created", 0),
+                updated=from_store.get("updated", 0),
+                skipped=from_store.get("skipped", 0),
+                failed=from_store.get("failed", 0),
+                deleted=from_store.get("deleted", 0),
+                remaining=from_store.get("remaining", 0),
+                mapped=from_store.get("mapped", 0),
+            )
+            if merged.any():
+                entities[entity] = merged
+        notes = list(state.notes)
+        if state.unresolved:
+            notes.append(
+                f"{state.unresolved} write(s) of an interrupted run could not be checked on the "
+                "target yet; they are checked when their records are migrated again"
+            )
+        return RunReport(
+            run_id=state.run.id,
+            mode=state.run.mode,
+            status=str(status),
+            source=self.source.name if self.source else None,
+            target=self.target.name,
+            started_at=state.run.started_at,
+            seconds=round(time.monotonic() - state.started, 3),
+            entities=entities,
+            problems=list(
+                self.store.outcomes(
+                    state.run.id, (Outcome.SKIPPED, Outcome.FAILED, Outcome.REMAINING)
+                )
+            ),
+            notes=notes,
+            error=_describe_error(error),
+        )
+
+    # -- load modes ----------------------------------------------------------------------------
+
+    def full(self) -> RunReport:
+        """Migrate everything; what earlier runs moved is matched through the id map."""
+        source = self._require_source()
+        self._refuse("full")
+        self._validate_first()
+        with self._run("full") as state:
+            for entity in self.entities():
+                self._load_entity(state, entity, source.extract(entity))
+        assert state.report is not None
+        return state.report
+
+    def demo(self, sample: int | None = None) -> RunReport:
+        """Migrate a sample of each entity, closed under references, chosen deterministically."""
+        source = self._require_source()
+        self._refuse("demo")
+        self._validate_first()
+        size = self.options.sample if sample is None else sample
+        entities = self.entities()
+        self.observer.note(f"Choosing {size} records per entity and everything they refer to")
+        chosen = select_sample(
+            lambda e: (r for r in source.extract(e) if not self._excluded(r)),
+            entities,
+            size,
+            self.options.seed,
+        )
+        with self._run("demo") as state:
+            for entity in entities:
+                keys = chosen.get(entity, set())
+                records = (item for item in source.extract(entity) if item.key in keys)
+                self._load_entity(state, entity, records)
+        assert state.report is not None
+        return state.report
+
+    def delta(self) -> RunReport:
+        """Move what changed at the source since the last successful run, deletions included."""
+        source = self._require_source()
+        self._refuse("delta")
+        with self.store.lock():
+            migration = self._migration(source.identity())
+            last = self.store.last_successful_run(migration.id, LOAD_MODES)
+        if last is None:
+            raise CapabilityError(
+                "a delta moves changes since the last successful run, and there is none yet; "
+                "run demo or migrate first"
+            )
+        since = dt.datetime.fromisoformat(last.watermark) if last.watermark else None
+        self._validate_first()
+        with self._run("delta") as state:
+            self.store.start_seen()
+            complete: set[str] = set()
+            for entity in self.entities():
+                by_date = since is not None and source.capabilities(entity).modified_since
+                if not by_date:
+                    complete.add(entity)
+                records = source.extract(entity, since if by_date else None)
+                self._load_entity(state, entity, records, mark_seen=not by_date)
+            for entity in reversed(self.entities()):
+                self._remove_deleted(state, entity, since, complete)
+        assert state.report is not None
+        return state.report
+
+    def _excluded(self, record: Record | Rejected) -> bool:
+        cutoff = self.options.cutoff
+        if cutoff is None or isinstance(record, Rejected):
+            return False
+        date = getattr(record, "date", None)
+        return isinstance(date, dt.date) and record.entity not in MASTER_ENTITIES and date > cutoff
+
+    def _load_entity(
+        self,
+        state: _RunState,
+        entity: str,
+        records: Iterable[Record | Rejected],
+        *,
+        mark_seen: bool = False,
+    ) -> None:
+        caps = self.target.capabilities(entity)
+        counts = state.counts[entity]
+        limit = min(caps.batch_size, self.options.batch_size or caps.batch_size)
+        self.observer.entity_started(entity, "loading")
+        batch: list[_Pending] = []
+        batch_keys: set[str] = set()
+
+        def flush() -> None:
+            if batch:
+                self._write_batch(state, entity, batch)
+                batch.clear()
+                batch_keys.clear()
+
+        chunk: list[Record | Rejected] = []
+        for item in records:
+            chunk.append(item)
+            if len(chunk) >= _LOOKUP_CHUNK:
+                self._classify(
+                    state, entity, caps, chunk, batch, batch_keys, flush, limit, mark_seen
+                )
+                self.observer.advanced(entity, len(chunk))
+                chunk = []
+        if chunk:
+            self._classify(state, entity, caps, chunk, batch, batch_keys, flush, limit, mark_seen)
+            self.observer.advanced(entity, len(chunk))
+        flush()
+        self.observer.entity_finished(entity, counts)
+
+    def _classify(
+        self,
+        state: _RunState,
+        entity: str,
+        caps: EntityCapabilities,
+        chunk: list[Record | Rejected],
+        batch: list[_Pending],
+        batch_keys: set[str],
+        flush: Any,
+        limit: int,
+        mark_seen: bool,
+    ) -> None:
+        counts = state.counts[entity]
+        counts.extracted += len(chunk)
+        outcomes: list[OutcomeRow] = []
+        records: list[Record] = []
+        for item in chunk:
+            if isinstance(item, Rejected):
+                outcomes.append(
+                    OutcomeRow(
+                        entity=entity,
+                        source_key=item.key,
+                        outcome=Outcome.SKIPPED,
+                        reason=item.code,
+                        message=item.message + (f" (at {item.pointer})" if item.pointer else ""),
+                    )
+                )
+                state.problems[(entity, item.key)] = item.code
+            elif self._excluded(item):
+                counts.excluded += 1
+            else:
+                records.append(item)
+        if mark_seen:
+            self.store.mark_seen(entity, [r.key for r in records])
+        entries = self.store.lookup(state.migration.id, entity, [r.key for r in records])
+        refs = [ref for r in records for ref in r.references()]
+        state.resolver.prefetch(refs)
+        mapped = self.options.mappings.get(entity, {})
+        run_id = state.run.id
+        for record in records:
+            state.resolver.remember(record)
+            content = fingerprint(record)
+            entry = entries.get(record.key)
+            if entry is not None and entry.pending_op is not None:
+                entry = self._settle(state, entity, record, entry)
+            if record.key in mapped:
+                outcomes.append(
+                    OutcomeRow(
+                        entity=entity,
+                        source_key=record.key,
+                        outcome=Outcome.MAPPED,
+                        target_id=mapped[record.key],
+                        fingerprint=content,
+                    )
+                )
+                continue
+            if entry is not None and entry.state == "active":
+                if entry.fingerprint == content:
+                    if entry.created_run != run_id and entry.updated_run != run_id:
+                        counts.unchanged += 1
+                    continue
+                if not caps.update:
+                    outcomes.append(
+                        _skip(
+                            entity,
+                            record.key,
+                            "TARGET_CANNOT_UPDATE",
+                            f"changed since it was migrated, but {self.target.name} "
+                            f"cannot update {entity}",
+                        )
+                    )
+                    continue
+                operation = Operation.UPDATE
+            else:
+                if not caps.create:
+                    outcomes.append(
+                        _skip(
+                            entity,
+                            record.key,
+                            "TARGET_CANNOT_CREATE",
+                            f"{self.target.name} cannot create {entity}",
+                        )
+                    )
+                    state.problems[(entity, record.key)] = "TARGET_CANNOT_CREATE"
+                    continue
+                operation = Operation.CREATE
+                entry = None
+            problems = self._problems(entity, record, caps, state.resolver, state.problems)
+            if problems:
+                first = problems[0]
+                outcomes.append(
+                    _skip(entity, record.key, first.code, "; ".join(p.message for p in problems))
+                )
+                state.problems[(entity, record.key)] = first.code
+                continue
+            if any(
+                ref_entity == entity and key in batch_keys
+                for ref_entity, key in record.references()
+            ):
+                # It refers to a record of the same batch: that one must exist first.
+                flush()
+            batch.append(_Pending(record, content, operation, entry))
+            batch_keys.add(record.key)
+            if len(batch) >= limit:
+                flush()
+        if outcomes:
+            self.store.record_outcomes(state.migration.id, run_id, outcomes)
+
+    def _problems(
+        self,
+        entity: str,
+        record: Record,
+        caps: EntityCapabilities,
+        resolver: _Resolver,
+        known_problems: Mapping[Reference, str],
+    ) -> list[Problem]:
+        problems: list[Problem] = []
+        missing = []
+        for ref_entity, key in record.references():
+            if resolver.target_id(ref_entity, key) is None:
+                why = known_problems.get((ref_entity, key))
+                missing.append(f"{ref_entity} {key}" + (f" (skipped: {why})" if why else ""))
+        if missing:
+            problems.append(
+                Problem(
+                    code="MISSING_REFERENCE",
+                    message="refers to " + ", ".join(missing) + ", which did not load",
+                )
+            )
+        code = getattr(record, "code", None)
+        if caps.max_code_length and isinstance(code, str) and len(code) > caps.max_code_length:
+            problems.append(
+                Problem(
+                    code="CODE_TOO_LONG",
+                    message=f"code {code!r} is longer than the {caps.max_code_length} "
+                    f"characters {self.target.name} allows",
+                )
+            )
+        lines = getattr(record, "lines", None)
+        if caps.max_lines and lines is not None and len(lines) > caps.max_lines:
+            problems.append(
+                Problem(
+                    code="TOO_MANY_LINES",
+                    message=f"has {len(lines)} lines; {self.target.name} allows {caps.max_lines}",
+                )
+            )
+        if not missing:
+            problems.extend(self.target.check_record(entity, record, resolver))
+        return problems
+
+    def _settle(
+        self, state: _RunState, entity: str, record: Record, entry: IdEntry
+    ) -> IdEntry | None:
+        """Resolve an intent an interrupted run left without an outcome, before writing again."""
+        run_for = entry.pending_run or state.run.id
+        if entry.pending_op == Operation.CREATE:
+            request = LoadRequest(
+                record=record, operation=Operation.CREATE, idempotency_key=entry.attempt or ""
+            )
+            found = self.target.find_existing(entity, request, state.resolver)
+            if found is not None:
+                self.store.record_outcomes(
+                    state.migration.id,
+                    run_for,
+                    [
+                        OutcomeRow(
+                            entity=entity,
+                            source_key=entry.source_key,
+                            outcome=Outcome.CREATED,
+                            target_id=found,
+                            fingerprint=entry.pending_fingerprint,
+                        )
+                    ],
+                )
+                state.resolver.note(entity, entry.source_key, found)
+                return attrs.evolve(
+                    entry,
+                    state="active",
+                    target_id=found,
+                    fingerprint=entry.pending_fingerprint,
+                    created_run=run_for,
+                    pending_op=None,
+                )
+            self._clear(state, entity, entry)
+            return None if entry.state == "pending" else attrs.evolve(entry, pending_op=None)
+        # An update may or may not have landed: the fingerprint still says "changed", so it is
+        # simply sent again (updates are idempotent).
+        self._clear(state, entity, entry)
+        return attrs.evolve(entry, pending_op=None)
+
+    def _clear(self, state: _RunState, entity: str, entry: IdEntry) -> None:
+        self.store.clear_intent(state.migration.id, entity, entry.source_key)
+
+    def _attempt(self, state: _RunState, entity: str, pending: _Pending) -> str:
+        material = (
+            f"{state.migration.id}:{state.run.id}:{entity}:{pending.record.key}:"
+            f"{pending.operation}:{pending.fingerprint}"
+        )
+        return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+    def _write_batch(self, state: _RunState, entity: str, batch: list[_Pending]) -> None:
+        intents = []
+        requests = []
+        for pending in batch:
+            attempt = self._attempt(state, entity, pending)
+            target_id = pending.entry.target_id if pending.entry else None
+            intents.append(
+                Intent(
+                    entity=entity,
+                    source_key=pending.record.key,
+                    operation=str(pending.operation),
+                    fingerprint=pending.fingerprint,
+                    attempt=attempt,
+                    target_id=target_id,
+                )
+            )
+            requests.append(
+                LoadRequest(
+                    record=pending.record,
+                    operation=pending.operation,
+                    idempotency_key=attempt,
+                    target_id=target_id,
+                )
+            )
+        self.store.record_intents(state.migration.id, state.run.id, intents)
+        results = self.target.load(entity, requests, state.resolver)
+        outcomes = []
+        for pending, request, result in zip(batch, requests, results, strict=True):
+            key = pending.record.key
+            if result.ok:
+                created = pending.operation is Operation.CREATE
+                target_id = result.target_id or request.target_id
+                outcomes.append(
+                    OutcomeRow(
+                        entity=entity,
+                        source_key=key,
+                        outcome=Outcome.CREATED if created else Outcome.UPDATED,
+                        target_id=target_id,
+                        fingerprint=pending.fingerprint,
+                        message="; ".join(result.warnings) or None,
+                    )
+                )
+                state.resolver.note(entity, key, target_id)
+            else:
+                outcomes.append(
+                    OutcomeRow(
+                        entity=entity,
+                        source_key=key,
+                        outcome=Outcome.FAILED,
+                        reason=result.reason or "TARGET_REJECTED",
+                        message=result.message,
+                        response=result.response,
+                    )
+                )
+                state.problems[(entity, key)] = result.reason or "TARGET_REJECTED"
+                if pending.operation is Operation.CREATE:
+                    state.resolver.note(entity, key, None)
+        self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
+
+    # -- removal -------------------------------------------------------------------------------
+
+    def _remove_deleted(
+        self, state: _RunState, entity: str, since: dt.datetime | None, complete: set[str]
+    ) -> None:
+        source = self._require_source()
+        caps = source.capabilities(entity)
+        keys = set(source.extract_deleted(entity, since)) if caps.deletions else set()
+        entries = [
+            e
+            for e in self.store.lookup(state.migration.id, entity, sorted(keys)).values()
+            if e.state == "active" and e.created_run is not None
+        ]
+        if entity in complete:
+            seen = {e.source_key for e in entries}
+            entries.extend(
+                e
+                for e in self.store.vanished(state.migration.id, entity)
+                if e.source_key not in seen
+            )
+        if entries:
+            self._remove(state, entity, entries, why="deleted at the source")
+
+    def _remove(self, state: _RunState, entity: str, entries: list[IdEntry], *, why: str) -> None:
+        caps = self.target.capabilities(entity)
+        actions = tuple(a for a in _REMOVAL_ORDER if a in caps.removal)
+        self.observer.entity_started(entity, "removing")
+        if not actions:
+            self.store.record_outcomes(
+                state.migration.id,
+                state.run.id,
+                [
+                    OutcomeRow(
+                        entity=entity,
+                        source_key=e.source_key,
+                        outcome=Outcome.REMAINING,
+                        reason="TARGET_CANNOT_REMOVE",
+                        message=f"{why}, but {self.target.name} cannot delete, void or "
+                        f"archive {entity}",
+                        target_id=e.target_id,
+                    )
+                    for e in entries
+                ],
+            )
+            self.observer.advanced(entity, len(entries))
+            return
+        for start in range(0, len(entries), caps.batch_size):
+            chunk = entries[start : start + caps.batch_size]
+            self.store.record_intents(
+                state.migration.id,
+                state.run.id,
+                [
+                    Intent(
+                        entity=entity,
+                        source_key=e.source_key,
+                        operation="remove",
+                        fingerprint=e.fingerprint,
+                        attempt=f"remove:{state.run.id}:{e.source_key}",
+                        target_id=e.target_id,
+                    )
+                    for e in chunk
+                ],
+            )
+            results = self.target.remove(
+                entity,
+                [
+                    RemovalRequest(key=e.source_key, target_id=e.target_id or "", actions=actions)
+                    for e in chunk
+                ],
+            )
+            outcomes = []
+            for entry, result in zip(chunk, results, strict=True):
+                if result.removed:
+                    outcomes.append(
+                        OutcomeRow(
+                            entity=entity,
+                            source_key=entry.source_key,
+                            outcome=Outcome.DELETED,
+                            reason=str(result.action) if result.action else None,
+                            message=f"{why}; {result.action or 'removed'} on the target",
+                            target_id=entry.target_id,
+                        )
+                    )
+                    state.resolver.note(entity, entry.source_key, None)
+                else:
+                    outcomes.append(
+                        OutcomeRow(
+                            entity=entity,
+                            source_key=entry.source_key,
+                            outcome=Outcome.REMAINING,
+                            reason=result.reason or "TARGET_REFUSED_REMOVAL",
+                            message=result.message,
+                            response=result.response,
+                            target_id=entry.target_id,
+                        )
+                    )
+            self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
+            self.observer.advanced(entity, len(chunk))
+
+    def rollback_preview(self, run_id: int | None = None) -> dict[str, int]:
+        """How many records of each entity a rollback would take back (``run_id`` None: all)."""
+        with self.store.lock():
+            migration = self._migration(self.source.identity() if self.source else None)
+            return {
+                entity: count
+                for entity in reversed(ENTITY_ORDER)
+                if (count := len(self.store.created_by(migration.id, run_id, entity)))
+            }
+
+    def last_creating_run(self) -> int | None:
+        """The most recent run that created records (what ``rollback`` takes back by default)."""
+        with self.store.lock():
+            migration = self._migration(self.source.identity() if self.source else None)
+            for run in reversed(self.store.runs(migration.id)):
+                counts = (run.summary or {}).get("entities", {})
+                if run.mode in LOAD_MODES and any(c.get("created") for c in counts.values()):
+                    return run.id
+        return None
+
+    def rollback(self, run_id: int | None = None) -> RunReport:
+        """Take back what one run (or, with ``run_id`` None, the whole migration) created.
+
+        Runs in reverse load order, so payments go before the invoices they settle. What the
+        target will not let go is reported as remaining.
+        """
+        self._refuse("rollback")
+        with self._run("rollback") as state:
+            pending = [
+                e for e in self.store.pending(state.migration.id) if e.pending_op == "create"
+            ]
+            if pending:
+                state.notes.append(
+                    f"{len(pending)} record(s) from an interrupted run may be on the target; run "
+                    "the migration again to check them, then roll back"
+                )
+            for entity in reversed(ENTITY_ORDER):
+                entries = self.store.created_by(state.migration.id, run_id, entity)
+                if entries:
+                    self._remove(state, entity, entries, why="rolled back")
+        assert state.report is not None
+        return state.report
+
+    def remigrate(self) -> tuple[RunReport, RunReport]:
+        """Roll back everything the migration created, then migrate everything again."""
+        source = self._require_source()
+        self._refuse("remigrate")
+        self._validate_first()
+        removed = self.rollback(None)
+        with self._run("remigrate") as state:
+            for entity in self.entities():
+                self._load_entity(state, entity, source.extract(entity))
+        assert state.report is not None
+        return removed, state.report
+
+
+def _skip(entity: str, key: str, code: str, message: str) -> OutcomeRow:
+    return OutcomeRow(
+        entity=entity, source_key=key, outcome=Outcome.SKIPPED, reason=code, message=message
+    )
+
+
+def _describe_error(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"

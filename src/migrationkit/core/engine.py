@@ -701,6 +701,12 @@ class Migration:
                     continue
                 operation = Operation.CREATE
                 entry = None
+            if any(
+                ref_entity == entity and key in batch_keys
+                for ref_entity, key in record.references()
+            ):
+                # It refers to a record of the same batch: that one must exist first.
+                flush()
             problems = self._problems(entity, record, caps, state.resolver, state.problems)
             if problems:
                 first = problems[0]
@@ -709,12 +715,6 @@ class Migration:
                 )
                 state.problems[(entity, record.key)] = first.code
                 continue
-            if any(
-                ref_entity == entity and key in batch_keys
-                for ref_entity, key in record.references()
-            ):
-                # It refers to a record of the same batch: that one must exist first.
-                flush()
             batch.append(_Pending(record, content, operation, entry))
             batch_keys.add(record.key)
             if len(batch) >= limit:

@@ -244,10 +244,14 @@ class SQLiteStateStore:
             self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state store {target}: {exc}") from None
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: an intent must be on disk before the target call it announces.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: an intent must be on disk before the target call it announces.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StateError(f"{self.path} is not a migrationkit state store: {exc}") from None
         self._migrate_schema()
 
     # -- schema --------------------------------------------------------------------------------
@@ -613,6 +617,9 @@ class SQLiteStateStore:
         if run_id is not None:
             query += " AND created_run=?"
             params += (run_id,)
+        else:
+            # Records matched to existing target records (mappings) were never ours to remove.
+            query += " AND created_run IS NOT NULL"
         return [self._entry(r) for r in self._db.execute(query + " ORDER BY source_key", params)]
 
     # -- outcomes ------------------------------------------------------------------------------

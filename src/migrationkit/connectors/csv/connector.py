@@ -34,6 +34,7 @@ from migrationkit.core.errors import ConfigError, MappingError, SourceError, Sta
 from migrationkit.core.findings import Finding, Severity
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import ENTITY_ORDER, Allocation, Record
+from migrationkit.core.references import remap
 
 from .codec import ALLOCATION_COLUMNS, EntityCodec, Scalars, codec_for
 
@@ -269,7 +270,7 @@ class CsvConnector:
         codec = codec_for(entity)
         results = []
         for request in requests:
-            record = request.record
+            record = _as_target(request.record, refs)
             writer.write(entity, codec, record, update=request.operation is Operation.UPDATE)
             results.append(LoadResult(ok=True, target_id=record.key))
         writer.commit()
@@ -292,6 +293,18 @@ class CsvConnector:
             writer.remove(entity, request.target_id)
         writer.commit()
         return [RemovalResult(removed=True, action=Removal.DELETE) for _ in requests]
+
+
+def _as_target(record: Record, refs: References) -> Record:
+    """The record with its references as the ids they resolved to.
+
+    The folder holds source keys, so this changes nothing unless a mapping sent a reference to
+    another record (an account mapped onto an existing one).
+    """
+    for entity, key in record.references():
+        if refs.target_id(entity, key) != key:
+            return remap(record, lambda e, k: refs.target_id(e, k) or k)
+    return record
 
 
 class _Writer:

@@ -32,7 +32,7 @@ def test_disabled_plugins_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_connector_names_the_installed_ones() -> None:
-    with pytest.raises(UnknownConnectorError, match="installed: .*csv"):
+    with pytest.raises(UnknownConnectorError, match=r"installed: .*csv"):
         PluginRegistry().open("quickbooks", {})
 
 

@@ -95,7 +95,10 @@ def _hand_written(
     (folder / name).write_bytes(text.encode(encoding))
 
 
-HEADER = "key,kind,number,contact,date,line_account,line_tax_rate,line_net,line_tax,line_base_net,line_base_tax"
+HEADER = (
+    "key,kind,number,contact,date,"
+    "line_account,line_tax_rate,line_net,line_tax,line_base_net,line_base_tax"
+)
 
 
 def test_semicolons_decimal_commas_and_a_bom_are_read(tmp_path: Path) -> None:
@@ -160,12 +163,12 @@ def test_rows_of_a_record_must_agree_and_stay_together(tmp_path: Path) -> None:
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
     _hand_written(tmp_path, content)
-    try:
-        items = read(tmp_path, "invoices")
-    except SourceError as exc:
-        assert message in str(exc)
-    else:
-        assert any(isinstance(i, Rejected) and message in i.message for i in items), items
+    if content[:9] == "key,kind\n":
+        with pytest.raises(SourceError, match=message):
+            read(tmp_path, "invoices")
+        return
+    items = read(tmp_path, "invoices")
+    assert any(isinstance(i, Rejected) and message in i.message for i in items), items
 
 
 def test_a_file_that_is_not_utf8_is_refused_clearly(tmp_path: Path) -> None:
@@ -187,7 +190,6 @@ def test_a_folder_written_by_something_else_is_not_appended_to(tmp_path: Path) -
     connector = open_csv(tmp_path)
     with pytest.raises(StateError, match="did not write"):
         connector.begin(RUN)
-        connector.load("invoices", [], _Identity())
 
 
 def test_a_torn_batch_is_cut_away_when_the_folder_opens_again(tmp_path: Path) -> None:

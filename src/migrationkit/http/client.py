@@ -1,0 +1,265 @@
+"""An HTTP client for accounting APIs: rate limits, retries from a table, token refresh.
+
+What to do with each answer is data (:data:`DEFAULT_ACTIONS`), not ``if`` chains: retry with
+backoff on 5xx and dropped connections, wait ``Retry-After`` on 429, refresh the access token
+once on 401, give up on the rest. A connector adjusts the table and tells the client how to read
+its API's rate-limit headers. Secrets never reach an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import attrs
+import requests
+
+from migrationkit.core.errors import (
+    AuthError,
+    DailyLimitReached,
+    RateLimitError,
+    RemoteAPIError,
+)
+
+from .ratelimit import RateLimiter
+
+__all__ = [
+    "DEFAULT_ACTIONS",
+    "Action",
+    "ApiClient",
+    "ConnectionLost",
+    "TokenProvider",
+    "retry_after",
+]
+
+log = logging.getLogger("migrationkit.http")
+
+
+class Action(enum.Enum):
+    """What the client does with a response or a failed call."""
+
+    RETRY = "retry"
+    RATE_LIMITED = "rate_limited"
+    DAILY_LIMIT = "daily_limit"
+    REFRESH_AUTH = "refresh_auth"
+    FAIL = "fail"
+
+
+DEFAULT_ACTIONS: Mapping[int, Action] = {
+    401: Action.REFRESH_AUTH,
+    408: Action.RETRY,
+    429: Action.RATE_LIMITED,
+    500: Action.RETRY,
+    502: Action.RETRY,
+    503: Action.RETRY,
+    504: Action.RETRY,
+}
+"""Status code to action; any other 4xx fails at once, 2xx and 3xx succeed."""
+
+
+class ConnectionLost(RemoteAPIError):
+    """The connection broke after the request was sent: the server may have acted on it.
+
+    Raised only for requests that are not safe to repeat blindly (a create without an
+    idempotency key); the caller looks the record up before sending it again.
+    """
+
+
+class TokenProvider(Protocol):
+    """Supplies bearer tokens and renews them."""
+
+    def access_token(self) -> str: ...
+    def refresh(self, rejected: str) -> str: ...
+
+
+def retry_after(response: requests.Response, default: float) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return default
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        if when is None:
+            return default
+        return max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
+
+
+Classifier = Callable[[requests.Response], Action | None]
+Observer = Callable[[requests.PreparedRequest, requests.Response], None]
+
+
+@attrs.define
+class ApiClient:
+    """One API's base URL, auth, limits and retry rules, over a ``requests.Session``.
+
+    ``classify`` may override the table for a response (Xero's 429 that names the *day* limit);
+    ``read_limits`` turns response headers into ``(minute_remaining, day_remaining)``;
+    ``observers`` see every request and response (tests check them against the API's spec).
+    """
+
+    base_url: str
+    auth: TokenProvider | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    limiter: RateLimiter | None = None
+    actions: Mapping[int, Action] = DEFAULT_ACTIONS
+    classify: Classifier | None = None
+    read_limits: Callable[[requests.Response], tuple[int | None, int | None]] | None = None
+    retries: int = 6
+    backoff: float = 0.5
+    max_backoff: float = 60.0
+    timeout: float = 60.0
+    session: requests.Session = attrs.field(factory=requests.Session)
+    sleep: Callable[[float], None] = time.sleep
+    observers: list[Observer] = attrs.field(factory=list)
+    name: str = "API"
+    requests_sent: int = 0
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def _wait(self, attempt: int) -> float:
+        # Exponential backoff with full jitter, so parallel workers do not retry in step.
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        expect: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """Send one request, retrying what the table says to retry; return the final answer.
+
+        ``idempotent`` says whether a request whose connection broke may be sent again (by
+        default GET, PUT, DELETE and any request carrying an ``Idempotency-Key``). ``expect``
+        lists error statuses the caller handles itself (returned, not raised).
+        """
+        sent_headers = {**self.headers, **(headers or {})}
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "PUT", "DELETE") or any(
+                k.lower() == "idempotency-key" for k in sent_headers
+            )
+        refreshed = False
+        attempt = 0
+        while True:
+            token = self.auth.access_token() if self.auth else None
+            if token:
+                sent_headers["Authorization"] = f"Bearer {token}"
+            try:
+                response = self._send(method, path, params, json, data, sent_headers)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not idempotent:
+                    raise ConnectionLost(
+                        f"{self.name}: the connection broke during {method} {path}; "
+                        "the server may have acted on it",
+                    ) from None
+                if attempt >= self.retries:
+                    raise RemoteAPIError(
+                        f"{self.name}: {method} {path} failed {attempt + 1} times: "
+                        f"{type(exc).__name__}"
+                    ) from None
+                self.sleep(self._wait(attempt))
+                attempt += 1
+                continue
+            if response.status_code < 400 or response.status_code in expect:
+                return response
+            action = (self.classify(response) if self.classify else None) or self.actions.get(
+                response.status_code, Action.FAIL
+            )
+            if action is Action.REFRESH_AUTH and self.auth and not refreshed and token:
+                self.auth.refresh(token)
+                refreshed = True
+                continue
+            if action is Action.DAILY_LIMIT:
+                wait = retry_after(response, 3600.0)
+                if self.limiter:
+                    self.limiter.pause(wait)
+                resume_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+                raise DailyLimitReached(
+                    f"{self.name}: the daily call limit is spent; run the same command again "
+                    f"after {resume_at:%Y-%m-%d %H:%M} UTC",
+                    retry_after=wait,
+                    resume_at=resume_at,
+                    status=response.status_code,
+                )
+            if action in (Action.RETRY, Action.RATE_LIMITED) and attempt < self.retries:
+                wait = retry_after(response, self._wait(attempt))
+                if action is Action.RATE_LIMITED and self.limiter:
+                    self.limiter.pause(wait)
+                log.info(
+                    "%s %s %s: %s, waiting %.2fs",
+                    self.name,
+                    method,
+                    path,
+                    response.status_code,
+                    wait,
+                )
+                self.sleep(wait)
+                attempt += 1
+                continue
+            raise self._error(method, path, response, action)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Any,
+        headers: Mapping[str, str],
+    ) -> requests.Response:
+        def send() -> requests.Response:
+            self.requests_sent += 1
+            return self.session.request(
+                method,
+                self.url(path),
+                params=params,
+                json=json,
+                data=data,
+                headers=dict(headers),
+                timeout=self.timeout,
+            )
+
+        if self.limiter:
+            with self.limiter.slot():
+                response = send()
+        else:
+            response = send()
+        if self.limiter and self.read_limits:
+            self.limiter.observe(*self.read_limits(response))
+        for observer in self.observers:
+            observer(response.request, response)
+        return response
+
+    def _error(
+        self, method: str, path: str, response: requests.Response, action: Action
+    ) -> RemoteAPIError:
+        body = response.text[:2000]
+        where = f"{self.name}: {method} {path.split('?')[0]} answered {response.status_code}"
+        if action is Action.REFRESH_AUTH or response.status_code in (401, 403):
+            return AuthError(
+                f"{where}: access was refused; log in again", status=response.status_code, body=body
+            )
+        if action is Action.RATE_LIMITED:
+            return RateLimitError(
+                f"{where}: still rate limited after {self.retries} retries",
+                retry_after=retry_after(response, 60.0),
+                status=response.status_code,
+                body=body,
+            )
+        return RemoteAPIError(f"{where}", status=response.status_code, body=body)

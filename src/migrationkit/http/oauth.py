@@ -1,0 +1,271 @@
+"""OAuth2 for accounting APIs: a token store, refresh with rotation, and the login flow.
+
+Xero and Sage rotate refresh tokens: each refresh returns a new refresh token and the old one
+dies. Two processes refreshing the same token set therefore burn it (the ``invalid_grant``
+reports in both SDKs' issue trackers). Here a refresh happens under an exclusive file lock, after
+re-reading the store (another process may have refreshed already), and the new tokens replace
+the old ones atomically before the lock is released.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import requests
+
+from migrationkit.core.errors import AuthError
+
+__all__ = ["OAuth2Session", "TokenSet", "TokenStore", "default_token_path", "login"]
+
+
+def default_token_path(connector: str) -> Path:
+    """``$XDG_CONFIG_HOME/migrationkit/tokens/<connector>.json`` (``~/.config`` by default)."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "migrationkit" / "tokens" / f"{connector}.json"
+
+
+@attrs.frozen
+class TokenSet:
+    """What the token endpoint answered, with absolute expiry times."""
+
+    access_token: str = attrs.field(repr=False)
+    refresh_token: str | None = attrs.field(repr=False, default=None)
+    expires_at: float = 0.0
+    refresh_expires_at: float | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any], now: float) -> TokenSet:
+        if "access_token" not in data:
+            raise AuthError("the token endpoint answered without an access token")
+        refresh_life = data.get("refresh_token_expires_in")
+        known = {"access_token", "refresh_token", "expires_in", "refresh_token_expires_in"}
+        return cls(
+            access_token=str(data["access_token"]),
+            refresh_token=data.get("refresh_token"),
+            expires_at=now + float(data.get("expires_in", 1800)),
+            refresh_expires_at=now + float(refresh_life) if refresh_life else None,
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class TokenStore:
+    """One JSON file of tokens, readable only by its owner, replaced atomically."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def load(self) -> TokenSet | None:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise AuthError(
+                f"the token store {self.path} is unreadable: {type(exc).__name__}"
+            ) from None
+        return TokenSet(**data)
+
+    def save(self, tokens: TokenSet) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(tokens.to_json(), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive across processes: only one refresher at a time per token set."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(str(self.path) + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+@attrs.define
+class OAuth2Session:
+    """Hands out a valid access token, refreshing it shortly before it expires.
+
+    ``client_auth`` is ``"basic"`` (client id and secret in an Authorization header, as Xero
+    wants) or ``"body"`` (in the form, as Sage wants).
+    """
+
+    token_url: str
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    store: TokenStore
+    name: str = "the API"
+    login_hint: str = "log in again"
+    margin: float = 120.0
+    client_auth: str = "basic"
+    session: requests.Session = attrs.field(factory=requests.Session)
+    clock: Callable[[], float] = time.time
+    refreshes: int = 0
+
+    def access_token(self) -> str:
+        tokens = self.store.load()
+        if tokens is None:
+            raise AuthError(f"not logged in to {self.name}: {self.login_hint}")
+        if tokens.expires_at - self.margin > self.clock():
+            return tokens.access_token
+        return self._refresh_under_lock(
+            lambda current: current.expires_at - self.margin <= self.clock()
+        )
+
+    def refresh(self, rejected: str) -> str:
+        """Renew after the API refused ``rejected`` (unless another process already did)."""
+        return self._refresh_under_lock(lambda current: current.access_token == rejected)
+
+    def _refresh_under_lock(self, needed: Callable[[TokenSet], bool]) -> str:
+        with self.store.locked():
+            current = self.store.load()
+            if current is None:
+                raise AuthError(f"not logged in to {self.name}: {self.login_hint}")
+            if not needed(current):
+                return current.access_token  # someone else refreshed while we waited
+            if not current.refresh_token:
+                raise AuthError(
+                    f"the {self.name} access token expired and there is no refresh token: "
+                    f"{self.login_hint}"
+                )
+            fresh = self._exchange(
+                {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
+            )
+            if fresh.refresh_token is None:
+                fresh = attrs.evolve(fresh, refresh_token=current.refresh_token)
+            self.store.save(fresh)
+            self.refreshes += 1
+            return fresh.access_token
+
+    def _exchange(self, form: dict[str, str]) -> TokenSet:
+        headers = {"Accept": "application/json"}
+        if self.client_auth == "basic":
+            raw = f"{self.client_id}:{self.client_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        else:
+            form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
+        try:
+            response = self.session.post(self.token_url, data=form, headers=headers, timeout=60)
+        except requests.RequestException as exc:
+            raise AuthError(
+                f"cannot reach the {self.name} token endpoint: {type(exc).__name__}"
+            ) from None
+        if response.status_code != 200:
+            # Never echo the body: a token endpoint's answers are secrets or about secrets.
+            error = _safe_error(response)
+            hint = f"; {self.login_hint}" if error == "invalid_grant" else ""
+            raise AuthError(
+                f"the {self.name} token endpoint refused the request ({response.status_code} "
+                f"{error}){hint}",
+                status=response.status_code,
+            )
+        return TokenSet.from_response(response.json(), self.clock())
+
+    def exchange_code(self, code: str, redirect_uri: str, verifier: str | None = None) -> TokenSet:
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if verifier:
+            form["code_verifier"] = verifier
+        tokens = self._exchange(form)
+        self.store.save(tokens)
+        return tokens
+
+
+def _safe_error(response: requests.Response) -> str:
+    try:
+        value = response.json().get("error", "")
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) and value.replace("_", "").isalnum() else ""
+
+
+class _Callback(http.server.BaseHTTPRequestHandler):
+    result: dict[str, str]
+    done: threading.Event
+
+    def do_GET(self) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        type(self).result.update({k: v[0] for k, v in query.items()})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(b"<p>migrationkit is logged in. You can close this window.</p>")
+        type(self).done.set()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def login(
+    session: OAuth2Session,
+    *,
+    authorize_url: str,
+    scopes: str,
+    port: int = 8765,
+    extra: Mapping[str, str] | None = None,
+    show: Callable[[str], None] = print,
+    timeout: float = 300.0,
+) -> TokenSet:
+    """The authorization-code flow with a redirect to ``http://localhost:PORT/callback``.
+
+    Shows the URL to open, waits for the redirect, checks ``state``, and exchanges the code at
+    once (Sage's codes live 60 seconds). PKCE protects the code in transit.
+    """
+    redirect_uri = f"http://localhost:{port}/callback"
+    state = secrets.token_urlsafe(24)
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    )
+    params = {
+        "response_type": "code",
+        "client_id": session.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scopes,
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **(extra or {}),
+    }
+    handler = type("Callback", (_Callback,), {"result": {}, "done": threading.Event()})
+    server = http.server.HTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        show(f"{authorize_url}?{urllib.parse.urlencode(params)}")
+        if not handler.done.wait(timeout):
+            raise AuthError("no login arrived at the local redirect in time; try again")
+    finally:
+        server.shutdown()
+        server.server_close()
+    result = handler.result
+    if result.get("state") != state:
+        raise AuthError("the login answer does not match the request (state differs); try again")
+    if "error" in result:
+        raise AuthError(f"the login was refused: {result['error']}")
+    if "code" not in result:
+        raise AuthError("the login answer holds no authorization code")
+    return session.exchange_code(result["code"], redirect_uri, verifier)

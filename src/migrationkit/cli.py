@@ -298,6 +298,8 @@ def connectors(ctx: _Context, as_json: bool) -> None:
             }
             for name, info in registry.connectors.items()
         }
+        if registry.broken:
+            data["_broken"] = dict(registry.broken)  # type: ignore[assignment]
         click.echo(json.dumps(data, indent=2))
         return
     for name, info in registry.connectors.items():
@@ -337,6 +339,8 @@ def connectors(ctx: _Context, as_json: bool) -> None:
             )
         console.print(table)
         console.print()
+    for name, reason in registry.broken.items():
+        errors.print(f"[yellow]plugin {name!r} failed to load: {reason}[/yellow]")
 
 
 @cli.command()

@@ -7,10 +7,13 @@ connector as it lands (the ``target`` fixture is parametrised).
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -30,23 +33,44 @@ from migrationkit import (
 )
 from migrationkit.core.sampling import select_sample
 
-TargetFactory = Callable[[Path], Connector]
+TargetFactory = Callable[[Path], AbstractContextManager[tuple[Connector, dict[str, Any]]]]
 
 
-def _memory(_tmp: Path) -> Connector:
-    return connect(MemoryTarget())
+@contextmanager
+def _memory(_tmp: Path) -> Iterator[tuple[Connector, dict[str, Any]]]:
+    yield connect(MemoryTarget()), {}
 
 
-def _csv(tmp: Path) -> Connector:
-    return PluginRegistry().open("csv", {"location": str(tmp / "csv-out")})
+@contextmanager
+def _csv(tmp: Path) -> Iterator[tuple[Connector, dict[str, Any]]]:
+    yield PluginRegistry().open("csv", {"location": str(tmp / "csv-out")}), {}
 
 
-TARGETS: dict[str, TargetFactory] = {"memory": _memory, "csv": _csv}
+def _discover() -> dict[str, TargetFactory]:
+    """The built-in targets, plus one ``target_NAME.py`` module per API target beside this file.
+
+    Such a module defines ``target(tmp_path)``: a context manager yielding the opened connector
+    (its sandbox running) and the ``MigrationOptions`` fields it needs (mappings, for example).
+    """
+    found: dict[str, TargetFactory] = {"memory": _memory, "csv": _csv}
+    for path in sorted(Path(__file__).parent.glob("target_*.py")):
+        spec = importlib.util.spec_from_file_location(f"lifecycle_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found[path.stem.removeprefix("target_")] = module.target
+    return found
+
+
+TARGETS = _discover()
 
 
 @pytest.fixture(params=sorted(TARGETS))
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Connector:
-    return TARGETS[request.param](tmp_path)
+def target_and_options(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Connector, dict[str, Any]]]:
+    with TARGETS[request.param](tmp_path) as made:
+        yield made
 
 
 @pytest.fixture
@@ -89,13 +113,16 @@ def assert_at_most_once(migration: Migration, source: MemorySource, exactly: boo
 
 
 @pytest.fixture
-def migration(tmp_path: Path, source: MemorySource, target: Connector) -> Iterator[Migration]:
+def migration(
+    tmp_path: Path, source: MemorySource, target_and_options: tuple[Connector, dict[str, Any]]
+) -> Iterator[Migration]:
+    target, options = target_and_options
     store = SQLiteStateStore(tmp_path / "state.db")
     yield Migration(
         source_connector(source),
         target,
         store,
-        MigrationOptions(sample=2, report_dir=str(tmp_path / "reports")),
+        MigrationOptions(sample=2, report_dir=str(tmp_path / "reports"), **options),
     )
     store.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -44,15 +45,29 @@ class PluginRegistry:
     def __init__(self, *, plugins: Iterable[object] = (), entry_points: bool = True) -> None:
         self._manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self._manager.add_hookspecs(hookspecs.PluginSpecs)
+        self._distributions: dict[str, importlib.metadata.Distribution | None] = {}
         disabled = {n.strip() for n in os.environ.get(_DISABLE_ENV, "").split(",") if n.strip()}
-        for name in disabled:
-            self._manager.set_blocked(name)
+        self.broken: dict[str, str] = {}
+        """Entry points that failed to load, with the reason (shown by ``connectors``)."""
         if entry_points:
-            self._manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            self._load_entry_points(disabled)
         for plugin in plugins:
             self._manager.register(plugin)
         self._manager.check_pending()
         self._connectors: dict[str, ConnectorInfo] | None = None
+
+    def _load_entry_points(self, disabled: set[str]) -> None:
+        # One plugin that fails to import must not take the others (or the CLI) down with it.
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if entry_point.name in disabled or self._manager.get_plugin(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:
+                self.broken[entry_point.name] = f"{type(exc).__name__}: {exc}"
+                continue
+            self._manager.register(plugin, name=entry_point.name)
+            self._distributions[entry_point.name] = entry_point.dist
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register a plugin object or module by hand (tests, embedding applications)."""
@@ -81,10 +96,15 @@ class PluginRegistry:
         """The installed distribution that provides a connector, if it came from one."""
         info = self.connectors[connector]
         module = getattr(info.factory, "__module__", "")
-        for plugin, dist in self._manager.list_plugin_distinfo():
-            plugin_module = getattr(plugin, "__name__", "")
-            if module == plugin_module or module.startswith(plugin_module.rpartition(".")[0] + "."):
-                return f"{dist.project_name} {dist.version}"
+        for name, dist in self._distributions.items():
+            plugin = self._manager.get_plugin(name)
+            package = getattr(plugin, "__name__", "").rpartition(".")[0]
+            if (
+                dist is not None
+                and package
+                and (module == package or module.startswith(package + "."))
+            ):
+                return f"{dist.metadata['Name']} {dist.version}"
         return None
 
     def info(self, name: str) -> ConnectorInfo:

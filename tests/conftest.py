@@ -5,6 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from hypothesis import settings
+
+# Property tests write files; a per-example deadline only measures how busy the machine is.
+settings.register_profile("migrationkit", deadline=None)
+settings.load_profile("migrationkit")
 
 
 @pytest.fixture(autouse=True)

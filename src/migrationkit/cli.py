@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+import attrs
 import click
 from rich.console import Console
 from rich.progress import (
@@ -227,7 +228,9 @@ def _migration(
     source = ctx.open(settings.source, "source") if need_source or settings.source else None
     target = ctx.open(settings.target, "target")
     store = SQLiteStateStore(settings.state)
-    return Migration(source, target, store, settings.options, observer)
+    # The command line writes each run's reports into a folder of its own (see _finish).
+    options = attrs.evolve(settings.options, report_dir=None)
+    return Migration(source, target, store, options, observer)
 
 
 def _run_mode(ctx: _Context, settings: Settings, action: Callable[[Migration], RunReport]) -> None:

@@ -76,6 +76,13 @@ class References(Protocol):
         """The target's id for ``key`` of ``entity``, or ``None`` when it has not loaded."""
         ...
 
+    def mapped(self, entity: str) -> bool:
+        """Whether some records of ``entity`` are mapped onto existing target records.
+
+        A target that keeps source keys as its ids needs to translate references only then.
+        """
+        ...
+
     def record(self, entity: str, key: str) -> Record | None:
         """The source record of a reference data entity (accounts, tax rates, contacts, ...).
 

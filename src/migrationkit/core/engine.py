@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import time
 from collections import defaultdict
@@ -171,6 +172,9 @@ class _Resolver:
 
     def note(self, entity: str, key: str, target_id: str | None) -> None:
         self._ids[entity][key] = target_id
+
+    def mapped(self, entity: str) -> bool:
+        return bool(self._mapped.get(entity))
 
     def remember(self, record: Record) -> None:
         if record.entity in MASTER_ENTITIES:
@@ -649,12 +653,29 @@ class Migration:
         if mark_seen:
             self.store.mark_seen(entity, [r.key for r in records])
         entries = self.store.lookup(state.migration.id, entity, [r.key for r in records])
-        refs = [ref for r in records for ref in r.references()]
-        state.resolver.prefetch(refs)
+        writes = self._changes(state, entity, caps, records, entries, outcomes)
+        if writes:
+            self._queue(state, entity, caps, writes, batch, batch_keys, flush, limit, outcomes)
+        if outcomes:
+            self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
+
+    def _changes(
+        self,
+        state: _RunState,
+        entity: str,
+        caps: EntityCapabilities,
+        records: list[Record],
+        entries: Mapping[str, IdEntry],
+        outcomes: list[OutcomeRow],
+    ) -> list[_Pending]:
+        """Sort a chunk into unchanged, mapped and skipped records, and the writes to make."""
+        counts = state.counts[entity]
         mapped = self.options.mappings.get(entity, {})
         run_id = state.run.id
+        remember = state.resolver.remember
+        writes: list[_Pending] = []
         for record in records:
-            state.resolver.remember(record)
+            remember(record)
             content = fingerprint(record)
             entry = entries.get(record.key)
             if entry is not None and entry.pending_op is not None:
@@ -669,13 +690,13 @@ class Migration:
                         fingerprint=content,
                     )
                 )
-                continue
-            if entry is not None and entry.state == "active":
+            elif entry is not None and entry.state == "active":
                 if entry.fingerprint == content:
                     if entry.created_run != run_id and entry.updated_run != run_id:
                         counts.unchanged += 1
-                    continue
-                if not caps.update:
+                elif caps.update:
+                    writes.append(_Pending(record, content, Operation.UPDATE, entry))
+                else:
                     outcomes.append(
                         _skip(
                             entity,
@@ -685,42 +706,62 @@ class Migration:
                             f"cannot update {entity}",
                         )
                     )
-                    continue
-                operation = Operation.UPDATE
+            elif caps.create:
+                writes.append(_Pending(record, content, Operation.CREATE, None))
             else:
-                if not caps.create:
-                    outcomes.append(
-                        _skip(
-                            entity,
-                            record.key,
-                            "TARGET_CANNOT_CREATE",
-                            f"{self.target.name} cannot create {entity}",
-                        )
+                outcomes.append(
+                    _skip(
+                        entity,
+                        record.key,
+                        "TARGET_CANNOT_CREATE",
+                        f"{self.target.name} cannot create {entity}",
                     )
-                    state.problems[(entity, record.key)] = "TARGET_CANNOT_CREATE"
-                    continue
-                operation = Operation.CREATE
-                entry = None
-            if any(
+                )
+                state.problems[(entity, record.key)] = "TARGET_CANNOT_CREATE"
+        return writes
+
+    def _queue(
+        self,
+        state: _RunState,
+        entity: str,
+        caps: EntityCapabilities,
+        writes: list[_Pending],
+        batch: list[_Pending],
+        batch_keys: set[str],
+        flush: Any,
+        limit: int,
+        outcomes: list[OutcomeRow],
+    ) -> None:
+        """Check each write's references and rules, then add it to the batch."""
+        resolver = state.resolver
+        refs = {ref for pending in writes for ref in pending.record.references()}
+        resolver.prefetch(refs)
+        # References are checked once per chunk, not once per record: most chunks miss none.
+        missing = {ref for ref in refs if resolver.target_id(*ref) is None}
+        refers_inward = any(ref_entity == entity for ref_entity, _ in refs)
+        for pending in writes:
+            record = pending.record
+            if refers_inward and any(
                 ref_entity == entity and key in batch_keys
                 for ref_entity, key in record.references()
             ):
                 # It refers to a record of the same batch: that one must exist first.
                 flush()
-            problems = self._problems(entity, record, caps, state.resolver, state.problems)
+                missing = {ref for ref in missing if resolver.target_id(*ref) is None}
+            problems = self._problems(entity, record, caps, resolver, state.problems, missing)
             if problems:
                 first = problems[0]
                 outcomes.append(
                     _skip(entity, record.key, first.code, "; ".join(p.message for p in problems))
                 )
                 state.problems[(entity, record.key)] = first.code
+                if pending.operation is Operation.CREATE:
+                    resolver.note(entity, record.key, None)
                 continue
-            batch.append(_Pending(record, content, operation, entry))
+            batch.append(pending)
             batch_keys.add(record.key)
             if len(batch) >= limit:
                 flush()
-        if outcomes:
-            self.store.record_outcomes(state.migration.id, run_id, outcomes)
 
     def _problems(
         self,
@@ -729,13 +770,17 @@ class Migration:
         caps: EntityCapabilities,
         resolver: _Resolver,
         known_problems: Mapping[Reference, str],
+        missing_refs: set[Reference] | None = None,
     ) -> list[Problem]:
         problems: list[Problem] = []
         missing = []
-        for ref_entity, key in record.references():
-            if resolver.target_id(ref_entity, key) is None:
-                why = known_problems.get((ref_entity, key))
-                missing.append(f"{ref_entity} {key}" + (f" (skipped: {why})" if why else ""))
+        if missing_refs is None or missing_refs:
+            for ref_entity, key in record.references():
+                if (missing_refs is None or (ref_entity, key) in missing_refs) and (
+                    resolver.target_id(ref_entity, key) is None
+                ):
+                    why = known_problems.get((ref_entity, key))
+                    missing.append(f"{ref_entity} {key}" + (f" (skipped: {why})" if why else ""))
         if missing:
             problems.append(
                 Problem(
@@ -743,26 +788,33 @@ class Migration:
                     message="refers to " + ", ".join(missing) + ", which did not load",
                 )
             )
-        code = getattr(record, "code", None)
-        if caps.max_code_length and isinstance(code, str) and len(code) > caps.max_code_length:
-            problems.append(
-                Problem(
-                    code="CODE_TOO_LONG",
-                    message=f"code {code!r} is longer than the {caps.max_code_length} "
-                    f"characters {self.target.name} allows",
+        if caps.max_code_length:
+            code = getattr(record, "code", None)
+            if isinstance(code, str) and len(code) > caps.max_code_length:
+                problems.append(
+                    Problem(
+                        code="CODE_TOO_LONG",
+                        message=f"code {code!r} is longer than the {caps.max_code_length} "
+                        f"characters {self.target.name} allows",
+                    )
                 )
-            )
-        lines = getattr(record, "lines", None)
-        if caps.max_lines and lines is not None and len(lines) > caps.max_lines:
-            problems.append(
-                Problem(
-                    code="TOO_MANY_LINES",
-                    message=f"has {len(lines)} lines; {self.target.name} allows {caps.max_lines}",
+        if caps.max_lines:
+            lines = getattr(record, "lines", None)
+            if lines is not None and len(lines) > caps.max_lines:
+                problems.append(
+                    Problem(
+                        code="TOO_MANY_LINES",
+                        message=f"has {len(lines)} lines; {self.target.name} allows "
+                        f"{caps.max_lines}",
+                    )
                 )
-            )
-        if not missing:
+        if not missing and self._checks_records:
             problems.extend(self.target.check_record(entity, record, resolver))
         return problems
+
+    @functools.cached_property
+    def _checks_records(self) -> bool:
+        return self.target.implements("migrationkit_check_record")
 
     def _settle(
         self, state: _RunState, entity: str, record: Record, entry: IdEntry

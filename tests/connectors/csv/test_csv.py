@@ -41,6 +41,9 @@ class _Identity:
     def record(self, entity: str, key: str) -> None:
         return None
 
+    def mapped(self, entity: str) -> bool:
+        return False
+
 
 def open_csv(folder: Path, **options: object) -> Connector:
     return PluginRegistry().open("csv", {"location": str(folder), **options})

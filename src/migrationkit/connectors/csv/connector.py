@@ -302,7 +302,7 @@ def _as_target(record: Record, refs: References) -> Record:
     another record (an account mapped onto an existing one).
     """
     for entity, key in record.references():
-        if refs.target_id(entity, key) != key:
+        if refs.mapped(entity) and refs.target_id(entity, key) != key:
             return remap(record, lambda e, k: refs.target_id(e, k) or k)
     return record
 

@@ -225,6 +225,10 @@ def _finish(settings: Settings, report: RunReport) -> None:
 def _migration(
     ctx: _Context, settings: Settings, observer: Any, *, need_source: bool = True
 ) -> Migration:
+    if need_source and settings.source is None:
+        raise click.UsageError("give the source as NAME:LOCATION or in --config [source]")
+    if settings.target is None:
+        raise click.UsageError("give the target as NAME:LOCATION or in --config [target]")
     source = ctx.open(settings.source, "source") if need_source or settings.source else None
     target = ctx.open(settings.target, "target")
     store = SQLiteStateStore(settings.state)
@@ -247,6 +251,30 @@ def _run_mode(ctx: _Context, settings: Settings, action: Callable[[Migration], R
 # -------------------------------------------------------------------------------------------------
 # commands
 # -------------------------------------------------------------------------------------------------
+
+
+def _shared(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--state`` and ``--config`` work after the subcommand as well as before it."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            setattr(ctx.find_object(_Context), param.name or "", value)
+
+    command = click.option(
+        "--state",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=remember,
+        help="State store (default .migrationkit/state.db).",
+    )(command)
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=remember,
+        help="TOML config for scripted migrations.",
+    )(command)
+
 
 _source_arg = click.argument("source", required=False)
 _target_arg = click.argument("target", required=False)
@@ -347,6 +375,7 @@ def connectors(ctx: _Context, as_json: bool) -> None:
 
 
 @cli.command()
+@_shared
 @_source_arg
 @_report_opt
 @pass_context
@@ -371,6 +400,7 @@ def validate(ctx: _Context, source: str | None, report_dir: str | None) -> None:
 
 
 @cli.command()
+@_shared
 @_source_arg
 @_target_arg
 @_report_opt
@@ -393,6 +423,7 @@ def plan(
 
 
 @cli.command()
+@_shared
 @_source_arg
 @_target_arg
 @_report_opt
@@ -419,6 +450,7 @@ def demo(
 
 
 @cli.command()
+@_shared
 @_source_arg
 @_target_arg
 @_report_opt
@@ -439,6 +471,7 @@ def migrate(
 
 
 @cli.command()
+@_shared
 @_source_arg
 @_target_arg
 @_report_opt
@@ -469,6 +502,7 @@ def _confirm(counts: dict[str, int], target: str, yes: bool) -> None:
 
 
 @cli.command()
+@_shared
 @_target_arg
 @_report_opt
 @click.option("--run", "run_id", type=int, help="Roll back what this run created.")
@@ -505,6 +539,7 @@ def rollback(
 
 
 @cli.command()
+@_shared
 @_source_arg
 @_target_arg
 @_report_opt
@@ -535,6 +570,7 @@ def remigrate(
 
 
 @cli.command(name="reconcile")
+@_shared
 @_source_arg
 @_target_arg
 @_report_opt
@@ -619,6 +655,7 @@ def _print_reconciliation(result: Reconciliation) -> None:
 
 
 @cli.command()
+@_shared
 @pass_context
 def runs(ctx: _Context) -> None:
     """List the migrations and runs in the state store."""

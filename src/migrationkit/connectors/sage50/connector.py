@@ -10,10 +10,13 @@ document entities cost one parse, and memory stays flat however long the trail.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pickle
+import re
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -252,32 +255,122 @@ class Sage50Source:
         yield from records
 
 
+_TYPE = re.compile(rb'"type":\s*"([A-Z]{2})"')
+_NUMBER = re.compile(rb'"header_number":\s*(\d+)')
+_GROUP = re.compile(rb'"journal_group":\s*(\d+)')
+_DELETED = re.compile(rb'"deleted":\s*true')
+
+
+class _Layout(Exception):
+    """The audit trail is not one transaction per line: read it with the JSON parser."""
+
+
 class _Stage:
-    """The audit trail of one file, parsed once and spooled per entity."""
+    """The audit trail of one file, read once and spooled per entity.
+
+    Exports written one transaction per line (as the generator and our exporter write them)
+    take a fast path: each line is filed under its entity by a look at its type, and parsed
+    only when its entity is read. A JSON string cannot hold an unescaped quote, so a match of
+    ``"type":"SI"`` is always the header's own key. Any other layout is parsed as a JSON stream.
+    """
 
     def __init__(self, path: Path, open_items: list[Mapping[str, Any]]) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="migrationkit-sage50-")
         self.root = Path(self._dir.name)
-        self.index = mapping.TargetIndex()
         self.deleted: dict[str, list[str]] = {}
         self.rejected: list[tuple[int, Mapping[str, Any], str]] = []
-        for item in open_items:
-            number = item.get("header_number")
-            if isinstance(number, int):
-                self.index.add(number, "open_items")
+        self._open_items = open_items
         self._journals = sqlite3.connect(self.root / "journals.db")
         self._journals.execute("PRAGMA journal_mode=OFF")
         self._journals.execute("PRAGMA synchronous=OFF")
-        self._journals.execute(
-            "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, raw BLOB)"
-        )
-        self._spool(path)
+        self.layout = "lines"
+        try:
+            self._reset()
+            self._spool_lines(path)
+        except _Layout:
+            self.layout = "events"
+            self._reset()
+            self._spool_events(path)
 
     def close(self) -> None:
         self._journals.close()
         self._dir.cleanup()
 
-    def _spool(self, path: Path) -> None:
+    def _reset(self) -> None:
+        self.index = mapping.TargetIndex()
+        for item in self._open_items:
+            number = item.get("header_number")
+            if isinstance(number, int):
+                self.index.add(number, "open_items")
+        self.deleted.clear()
+        self.rejected.clear()
+        self._journals.execute("DROP TABLE IF EXISTS line")
+        self._journals.execute(
+            "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, raw BLOB)"
+        )
+
+    def _spool_lines(self, path: Path) -> None:
+        files = {entity: (self.root / f"{entity}.lines").open("wb") for entity in _SPOOLED}
+        journal_rows: list[tuple[int | None, int | None, int, bytes]] = []
+        live_groups: set[Any] = set()
+        deleted_groups: set[Any] = set()
+        entities = mapping.TRANSACTION_ENTITY
+        try:
+            with path.open("rb") as handle:
+                _seek_trail(handle)
+                position = -1
+                for line in handle:
+                    text = line.strip()
+                    if text.startswith(b"]"):
+                        break
+                    if not text:
+                        continue
+                    position += 1
+                    if text.endswith(b","):
+                        text = text[:-1]
+                    if not _one_object(text):
+                        raise _Layout
+                    found = _TYPE.search(text)
+                    entity = entities.get(found.group(1).decode()) if found else None
+                    if entity is None:
+                        self.rejected.append((position, _loose(text), _unknown_type(text)))
+                        continue
+                    deleted = _DELETED.search(text) is not None
+                    if entity == "manual_journals":
+                        group_match = _GROUP.search(text)
+                        group = int(group_match.group(1)) if group_match else None
+                        if deleted:
+                            deleted_groups.add(group)
+                            continue
+                        live_groups.add(group)
+                        journal_rows.append((group, _header(text), position, text))
+                        if len(journal_rows) >= 5000:
+                            self._insert_journals(journal_rows)
+                    elif deleted:
+                        self.deleted.setdefault(entity, []).append(str(_header(text)))
+                    else:
+                        if entity in ("invoices", "refunds"):
+                            number = _header(text)
+                            if number is not None:
+                                self.index.add(number, entity)
+                        files[entity].write(b"%d\t%s\n" % (position, text))
+        finally:
+            for spool in files.values():
+                spool.close()
+        self._insert_journals(journal_rows)
+        self._journals_gone(deleted_groups, live_groups)
+
+    def _insert_journals(self, rows: list[Any]) -> None:
+        if rows:
+            self._journals.executemany("INSERT INTO line VALUES (?,?,?,?)", rows)
+            rows.clear()
+
+    def _journals_gone(self, deleted_groups: set[Any], live_groups: set[Any]) -> None:
+        gone = [str(g) for g in sorted(deleted_groups - live_groups, key=str)]
+        for entity in _TRANSFER_OR_JOURNAL:
+            self.deleted[entity] = gone
+
+    def _spool_events(self, path: Path) -> None:
         files = {entity: (self.root / f"{entity}.pickle").open("wb") for entity in _SPOOLED}
         dumps = pickle.dumps
         journal_rows: list[tuple[Any, Any, int, bytes]] = []
@@ -300,10 +393,7 @@ class _Stage:
                     live_groups.add(group)
                     journal_rows.append((group, number, position, dumps(raw, 5)))
                     if len(journal_rows) >= 5000:
-                        self._journals.executemany(
-                            "INSERT INTO line VALUES (?,?,?,?)", journal_rows
-                        )
-                        journal_rows.clear()
+                        self._insert_journals(journal_rows)
                     continue
                 if raw.get("deleted"):
                     self.deleted.setdefault(entity, []).append(str(number))
@@ -314,30 +404,39 @@ class _Stage:
         finally:
             for handle in files.values():
                 handle.close()
-        if journal_rows:
-            self._journals.executemany("INSERT INTO line VALUES (?,?,?,?)", journal_rows)
-        gone = [str(g) for g in sorted(deleted_groups - live_groups, key=str)]
-        for entity in _TRANSFER_OR_JOURNAL:
-            self.deleted[entity] = gone
+        self._insert_journals(journal_rows)
+        self._journals_gone(deleted_groups, live_groups)
 
-    def records(self, entity: str) -> Iterator[Record | Rejected]:
+    def _raw(self, entity: str) -> Iterator[tuple[int, Any]]:
+        """``(position, raw header)`` of each spooled transaction of ``entity``."""
+        if self.layout == "lines":
+            with (self.root / f"{entity}.lines").open("rb") as handle:
+                for line in handle:
+                    position, _, text = line.partition(b"\t")
+                    yield int(position), _decode(text)
+            return
         load = pickle.load
         with (self.root / f"{entity}.pickle").open("rb") as handle:
             while True:
                 try:
-                    position, raw = load(handle)
+                    yield load(handle)
                 except EOFError:
-                    break
-                try:
-                    yield mapping.map_transaction(raw, self.index)
-                except _MAPPING_ERRORS as exc:
-                    yield Rejected(
-                        entity=entity,
-                        key=str(raw.get("header_number")),
-                        code="SOURCE_INVALID",
-                        message=_describe(exc),
-                        pointer=f"/transactions/{position}",
-                    )
+                    return
+
+    def records(self, entity: str) -> Iterator[Record | Rejected]:
+        for position, raw in self._raw(entity):
+            try:
+                if raw is None:
+                    raise MappingError("this transaction is not valid JSON")
+                yield mapping.map_transaction(raw, self.index)
+            except _MAPPING_ERRORS as exc:
+                yield Rejected(
+                    entity=entity,
+                    key=str(raw.get("header_number")) if isinstance(raw, dict) else "?",
+                    code="SOURCE_INVALID",
+                    message=_describe(exc),
+                    pointer=f"/transactions/{position}",
+                )
         if entity == "invoices":
             for position, raw, reason in self.rejected:
                 yield Rejected(
@@ -361,7 +460,7 @@ class _Stage:
                 if members:
                     yield from self._journal(entity, group, members, first_position, bank_codes)
                 group, members, first_position = grp, [], position
-            members.append(pickle.loads(blob))
+            members.append(_decode(blob) if self.layout == "lines" else pickle.loads(blob))
         if members:
             yield from self._journal(entity, group, members, first_position, bank_codes)
 
@@ -389,3 +488,55 @@ class _Stage:
             return
         if record.entity == entity:
             yield record
+
+
+def _seek_trail(handle: Any) -> None:
+    """Move to the line after ``"transactions": [``, or give up on the line layout."""
+    while True:
+        line = handle.readline()
+        if not line:
+            raise _Layout
+        text = line.strip()
+        if text.startswith(b'"transactions"'):
+            if text.replace(b" ", b"") != b'"transactions":[':
+                raise _Layout
+            return
+
+
+def _one_object(text: bytes) -> bool:
+    """Whether a line holds one whole JSON object (braces and brackets balanced)."""
+    return (
+        text.startswith(b"{")
+        and text.endswith(b"}")
+        and text.count(b"{") == text.count(b"}")
+        and text.count(b"[") == text.count(b"]")
+    )
+
+
+def _header(text: bytes) -> int | None:
+    """The header number of a line; allocations carry header numbers too, so check."""
+    found = _NUMBER.findall(text)
+    if len(found) == 1:
+        return int(found[0])
+    raw = _decode(text)
+    number = raw.get("header_number") if isinstance(raw, dict) else None
+    return number if isinstance(number, int) else None
+
+
+def _decode(text: bytes) -> Any:
+    try:
+        # Amounts are strings; a number where an amount belongs stays exact (the validator
+        # reports it), as the streaming parser keeps it.
+        return json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return None
+
+
+def _loose(text: bytes) -> Mapping[str, Any]:
+    raw = _decode(text)
+    return raw if isinstance(raw, dict) else {}
+
+
+def _unknown_type(text: bytes) -> str:
+    raw = _loose(text)
+    return f"unknown transaction type {raw.get('type')!r}"

@@ -11,6 +11,7 @@ from .core.capabilities import Capabilities, EntityCapabilities, Removal
 from .core.config import ConnectorSpec, Settings, load_settings, parse_spec
 from .core.contract import (
     ConnectorInfo,
+    DeferredRecord,
     Found,
     LoadRequest,
     LoadResult,
@@ -116,6 +117,7 @@ __all__ = [
     "Counts",
     "CreditNote",
     "DailyLimitReached",
+    "DeferredRecord",
     "DocumentKind",
     "DocumentLine",
     "DocumentStatus",

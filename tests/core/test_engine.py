@@ -320,3 +320,61 @@ def test_plan_counts_and_refusals(store: SQLiteStateStore) -> None:
     assert counts["invoices"] == len(source.records["invoices"])
     assert "rollback" in plan.refused
     assert plan.to_dict()["entities"][0]["target"]["create"] is True
+
+
+class _Deferring(MemorySource):
+    """Announces invoices by digest; counts how many it had to build."""
+
+    def __init__(self, records: dict) -> None:  # type: ignore[type-arg]
+        super().__init__(records)
+        self.built: list[str] = []
+        self.digests: dict[str, str] = {}
+
+    @hookimpl
+    def migrationkit_extract(self, entity: str, since: object) -> Iterator[object]:
+        from migrationkit import DeferredRecord, fingerprint
+
+        if entity != "invoices":
+            return super().migrationkit_extract(entity, since)
+
+        def build(record: Record) -> Record:
+            self.built.append(record.key)
+            return record
+
+        return iter(
+            [
+                DeferredRecord(
+                    entity=entity,
+                    key=r.key,
+                    digest=self.digests.get(r.key) or fingerprint(r),
+                    load=lambda r=r: build(r),
+                )
+                for r in self.records[entity]
+            ]
+        )
+
+
+def test_deferred_records_are_built_only_when_their_digest_changed(store: SQLiteStateStore) -> None:
+    source = _Deferring(company())
+    migration, _s, target = make(store, source)
+    first = migration.full()
+    assert first.entities["invoices"].created == 7
+    assert len(source.built) == 7
+    source.built.clear()
+    second = migration.full()
+    assert second.entities["invoices"].unchanged == 7
+    assert source.built == [], "nothing was built: every digest matched"
+    source.digests["10"] = "a new source form"
+    third = migration.full()
+    assert source.built == ["10"]
+    assert third.entities["invoices"].unchanged == 7, "same content, new form: still unchanged"
+    source.built.clear()
+    assert migration.full().entities["invoices"].unchanged == 7
+    assert source.built == [], "the new form was remembered"
+    invoice = source.records["invoices"][1]
+    source.replace(attrs.evolve(invoice, reference="changed"))
+    source.digests[invoice.key] = "changed form"
+    assert migration.full().entities["invoices"].updated == 1
+    assert [r.reference for r in target.rows["invoices"].values() if r.key == invoice.key] == [
+        "changed"
+    ]

@@ -99,3 +99,25 @@ def test_intent_then_outcome_moves_the_id_map(tmp_path: Path) -> None:
     [failed] = store.outcomes(run.id, [Outcome.FAILED])
     assert (failed.reason, failed.message) == ("NO", "refused")
     assert [e.source_key for e in store.created_by(migration.id, run.id, "invoices")] == ["1"]
+
+
+def test_a_version_1_store_is_migrated_on_open(tmp_path: Path) -> None:
+    from migrationkit.core import state as state_module
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        + state_module._SCHEMA[0]
+        + "INSERT INTO meta VALUES ('schema_version', '1');"
+        + "INSERT INTO migrations VALUES (1, 'a', 'b', '2024-01-01');"
+        + "INSERT INTO id_map (migration_id, entity, source_key, target_id, fingerprint, state) "
+        + "VALUES (1, 'invoices', '7', 'T7', 'f7', 'active');"
+    )
+    db.commit()
+    db.close()
+    store = SQLiteStateStore(path)
+    entry = store.lookup(1, "invoices", ["7"])["7"]
+    assert (entry.target_id, entry.fingerprint, entry.source_digest) == ("T7", "f7", None)
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'")
+    assert version.fetchone() == (str(SCHEMA_VERSION),)

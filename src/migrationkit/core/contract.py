@@ -13,6 +13,7 @@ from .model import Record
 
 __all__ = [
     "ConnectorInfo",
+    "DeferredRecord",
     "Found",
     "LoadRequest",
     "LoadResult",
@@ -171,6 +172,23 @@ class Rejected:
     code: str
     message: str
     pointer: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DeferredRecord:
+    """A record announced by a digest of its source form, and built only if needed.
+
+    A source that can hash a record's raw form much faster than it can map it may yield these
+    from ``migrationkit_extract``. When the digest equals the one stored when the record was
+    last written, the engine counts the record unchanged without building it; otherwise it calls
+    ``load()``. The digest must change whenever the mapped record could (include the mapping's
+    version and any context the mapping reads besides the raw record).
+    """
+
+    entity: str
+    key: str
+    digest: str
+    load: Callable[[], Record | Rejected] = attrs.field(repr=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -21,6 +21,7 @@ import attrs
 
 from .capabilities import EntityCapabilities, Removal
 from .contract import (
+    DeferredRecord,
     LoadRequest,
     Operation,
     Problem,
@@ -225,6 +226,7 @@ class _Pending:
     fingerprint: str
     operation: Operation
     entry: IdEntry | None
+    digest: str | None = None
 
 
 class Migration:
@@ -521,7 +523,7 @@ class Migration:
         self._validate_first()
         with self._run("full") as state:
             for entity in self.entities():
-                self._load_entity(state, entity, source.extract(entity))
+                self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
         return state.report
 
@@ -542,7 +544,9 @@ class Migration:
         with self._run("demo") as state:
             for entity in entities:
                 keys = chosen.get(entity, set())
-                records = (item for item in source.extract(entity) if item.key in keys)
+                records = (
+                    item for item in source.extract(entity, deferred=True) if item.key in keys
+                )
                 self._load_entity(state, entity, records)
         assert state.report is not None
         return state.report
@@ -568,7 +572,7 @@ class Migration:
                 by_date = since is not None and source.capabilities(entity).modified_since
                 if not by_date:
                     complete.add(entity)
-                records = source.extract(entity, since if by_date else None)
+                records = source.extract(entity, since if by_date else None, deferred=True)
                 self._load_entity(state, entity, records, mark_seen=not by_date)
             for entity in reversed(self.entities()):
                 self._remove_deleted(state, entity, since, complete)
@@ -634,26 +638,45 @@ class Migration:
         counts.extracted += len(chunk)
         outcomes: list[OutcomeRow] = []
         records: list[Record] = []
+        deferred: list[DeferredRecord] = []
         for item in chunk:
-            if isinstance(item, Rejected):
-                outcomes.append(
-                    OutcomeRow(
-                        entity=entity,
-                        source_key=item.key,
-                        outcome=Outcome.SKIPPED,
-                        reason=item.code,
-                        message=item.message + (f" (at {item.pointer})" if item.pointer else ""),
-                    )
-                )
+            if isinstance(item, DeferredRecord):
+                deferred.append(item)
+            elif isinstance(item, Rejected):
+                outcomes.append(_rejected(entity, item))
                 state.problems[(entity, item.key)] = item.code
             elif self._excluded(item):
                 counts.excluded += 1
             else:
                 records.append(item)
+        keys = [r.key for r in records] + [d.key for d in deferred]
         if mark_seen:
-            self.store.mark_seen(entity, [r.key for r in records])
-        entries = self.store.lookup(state.migration.id, entity, [r.key for r in records])
-        writes = self._changes(state, entity, caps, records, entries, outcomes)
+            self.store.mark_seen(entity, keys)
+        entries = self.store.lookup(state.migration.id, entity, keys)
+        digests: dict[str, str] = {}
+        run_id = state.run.id
+        for item in deferred:
+            entry = entries.get(item.key)
+            if (
+                entry is not None
+                and entry.state == "active"
+                and entry.pending_op is None
+                and entry.source_digest == item.digest
+            ):
+                # The source form is byte for byte what was last written: nothing to build.
+                if entry.created_run != run_id and entry.updated_run != run_id:
+                    counts.unchanged += 1
+                continue
+            loaded = item.load()
+            if isinstance(loaded, Rejected):
+                outcomes.append(_rejected(entity, loaded))
+                state.problems[(entity, loaded.key)] = loaded.code
+            elif self._excluded(loaded):
+                counts.excluded += 1
+            else:
+                records.append(loaded)
+                digests[loaded.key] = item.digest
+        writes = self._changes(state, entity, caps, records, entries, outcomes, digests)
         if writes:
             self._queue(state, entity, caps, writes, batch, batch_keys, flush, limit, outcomes)
         if outcomes:
@@ -667,6 +690,7 @@ class Migration:
         records: list[Record],
         entries: Mapping[str, IdEntry],
         outcomes: list[OutcomeRow],
+        digests: Mapping[str, str],
     ) -> list[_Pending]:
         """Sort a chunk into unchanged, mapped and skipped records, and the writes to make."""
         counts = state.counts[entity]
@@ -677,6 +701,7 @@ class Migration:
         for record in records:
             remember(record)
             content = fingerprint(record)
+            digest = digests.get(record.key)
             entry = entries.get(record.key)
             if entry is not None and entry.pending_op is not None:
                 entry = self._settle(state, entity, record, entry)
@@ -688,14 +713,25 @@ class Migration:
                         outcome=Outcome.MAPPED,
                         target_id=mapped[record.key],
                         fingerprint=content,
+                        digest=digest,
                     )
                 )
             elif entry is not None and entry.state == "active":
                 if entry.fingerprint == content:
                     if entry.created_run != run_id and entry.updated_run != run_id:
                         counts.unchanged += 1
+                    if digest is not None and digest != entry.source_digest:
+                        # Same content from a new source form: remember the new form.
+                        outcomes.append(
+                            OutcomeRow(
+                                entity=entity,
+                                source_key=record.key,
+                                outcome=Outcome.UNCHANGED,
+                                digest=digest,
+                            )
+                        )
                 elif caps.update:
-                    writes.append(_Pending(record, content, Operation.UPDATE, entry))
+                    writes.append(_Pending(record, content, Operation.UPDATE, entry, digest))
                 else:
                     outcomes.append(
                         _skip(
@@ -707,7 +743,7 @@ class Migration:
                         )
                     )
             elif caps.create:
-                writes.append(_Pending(record, content, Operation.CREATE, None))
+                writes.append(_Pending(record, content, Operation.CREATE, None, digest))
             else:
                 outcomes.append(
                     _skip(
@@ -905,6 +941,7 @@ class Migration:
                         outcome=Outcome.CREATED if created else Outcome.UPDATED,
                         target_id=target_id,
                         fingerprint=pending.fingerprint,
+                        digest=pending.digest,
                         message="; ".join(result.warnings) or None,
                     )
                 )
@@ -1075,9 +1112,19 @@ class Migration:
         removed = self.rollback(None)
         with self._run("remigrate") as state:
             for entity in self.entities():
-                self._load_entity(state, entity, source.extract(entity))
+                self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
         return removed, state.report
+
+
+def _rejected(entity: str, item: Rejected) -> OutcomeRow:
+    return OutcomeRow(
+        entity=entity,
+        source_key=item.key,
+        outcome=Outcome.SKIPPED,
+        reason=item.code,
+        message=item.message + (f" (at {item.pointer})" if item.pointer else ""),
+    )
 
 
 def _skip(entity: str, key: str, code: str, message: str) -> OutcomeRow:

@@ -15,6 +15,7 @@ from . import hookspecs
 from .capabilities import EntityCapabilities
 from .contract import (
     ConnectorInfo,
+    DeferredRecord,
     Found,
     LoadRequest,
     LoadResult,
@@ -193,7 +194,14 @@ class Connector:
 
     # -- source -------------------------------------------------------------------------------
 
-    def extract(self, entity: str, since: dt.datetime | None = None) -> Iterator[Record]:
+    def extract(
+        self, entity: str, since: dt.datetime | None = None, *, deferred: bool = False
+    ) -> Iterator[Any]:
+        """The records of ``entity`` (and ``Rejected`` items for what could not be read).
+
+        With ``deferred`` a source's :class:`~migrationkit.DeferredRecord` items come through as
+        they are (the engine compares their digests); otherwise they are built.
+        """
         caps = self.capabilities(entity)
         if not caps.extract:
             raise CapabilityError(f"connector {self.name!r} cannot extract {entity}")
@@ -201,7 +209,10 @@ class Connector:
             raise CapabilityError(
                 f"connector {self.name!r} cannot list {entity} changed since a date"
             )
-        return iter(self._call("migrationkit_extract", entity=entity, since=since))
+        items = iter(self._call("migrationkit_extract", entity=entity, since=since))
+        if deferred:
+            return items
+        return (item.load() if isinstance(item, DeferredRecord) else item for item in items)
 
     def extract_deleted(self, entity: str, since: dt.datetime | None = None) -> Iterator[str]:
         if not self.capabilities(entity).deletions:

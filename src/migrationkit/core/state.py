@@ -98,6 +98,7 @@ class IdEntry:
     pending_fingerprint: str | None = None
     attempt: str | None = None
     pending_run: int | None = None
+    source_digest: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -124,6 +125,7 @@ class OutcomeRow:
     response: str | None = None
     target_id: str | None = None
     fingerprint: str | None = None
+    digest: str | None = None
 
 
 class StateStore(Protocol):
@@ -217,6 +219,10 @@ _SCHEMA: list[str] = [
     ) WITHOUT ROWID;
     """,
 ]
+_SCHEMA.append(
+    # version 2: a digest of each record's source form, so unchanged records need not be built
+    "ALTER TABLE id_map ADD COLUMN source_digest TEXT;"
+)
 SCHEMA_VERSION = len(_SCHEMA)
 
 
@@ -398,7 +404,7 @@ class SQLiteStateStore:
 
     _ENTRY_COLUMNS = (
         "entity, source_key, target_id, fingerprint, state, created_run, updated_run, "
-        "pending_op, pending_fingerprint, attempt, pending_run"
+        "pending_op, pending_fingerprint, attempt, pending_run, source_digest"
     )
 
     @staticmethod
@@ -415,6 +421,7 @@ class SQLiteStateStore:
             pending_fingerprint=row[8],
             attempt=row[9],
             pending_run=row[10],
+            source_digest=row[11],
         )
 
     def lookup(self, migration_id: int, entity: str, keys: Sequence[str]) -> dict[str, IdEntry]:
@@ -500,19 +507,22 @@ class SQLiteStateStore:
         self, migration_id: int, run_id: int, outcomes: Sequence[OutcomeRow]
     ) -> None:
         created, updated, removed, dropped, cleared, mapped = [], [], [], [], [], []
+        refreshed = []
         logged = []
         for o in outcomes:
             key = (migration_id, o.entity, o.source_key)
             if o.outcome is Outcome.CREATED:
-                created.append((o.target_id, o.fingerprint, run_id, *key))
+                created.append((o.target_id, o.fingerprint, o.digest, run_id, *key))
             elif o.outcome is Outcome.UPDATED:
-                updated.append((o.target_id, o.fingerprint, run_id, *key))
+                updated.append((o.target_id, o.fingerprint, o.digest, run_id, *key))
             elif o.outcome is Outcome.DELETED:
                 removed.append((run_id, *key))
             elif o.outcome is Outcome.UNCHANGED:
+                if o.digest is not None:
+                    refreshed.append((o.digest, *key))
                 continue
             elif o.outcome is Outcome.MAPPED:
-                mapped.append((*key, o.target_id, o.fingerprint))
+                mapped.append((*key, o.target_id, o.fingerprint, o.digest))
             else:
                 # A failed or skipped write leaves the target as it was: forget a create that
                 # never happened, keep what an earlier run wrote.
@@ -532,16 +542,21 @@ class SQLiteStateStore:
             )
         db = self._db
         db.executemany(
-            "UPDATE id_map SET target_id=?, fingerprint=?, state='active', created_run=?, "
-            "pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, attempt=NULL "
-            "WHERE migration_id=? AND entity=? AND source_key=?",
+            "UPDATE id_map SET target_id=?, fingerprint=?, source_digest=?, state='active', "
+            "created_run=?, pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, "
+            "attempt=NULL WHERE migration_id=? AND entity=? AND source_key=?",
             created,
         )
         db.executemany(
-            "UPDATE id_map SET target_id=COALESCE(?, target_id), fingerprint=?, state='active', "
-            "updated_run=?, pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, "
-            "attempt=NULL WHERE migration_id=? AND entity=? AND source_key=?",
+            "UPDATE id_map SET target_id=COALESCE(?, target_id), fingerprint=?, "
+            "source_digest=?, state='active', updated_run=?, pending_op=NULL, "
+            "pending_fingerprint=NULL, pending_run=NULL, attempt=NULL "
+            "WHERE migration_id=? AND entity=? AND source_key=?",
             updated,
+        )
+        db.executemany(
+            "UPDATE id_map SET source_digest=? WHERE migration_id=? AND entity=? AND source_key=?",
+            refreshed,
         )
         db.executemany(
             "UPDATE id_map SET state='removed', removed_run=?, pending_op=NULL, "
@@ -560,10 +575,11 @@ class SQLiteStateStore:
             cleared,
         )
         db.executemany(
-            "INSERT INTO id_map (migration_id, entity, source_key, target_id, fingerprint, state) "
-            "VALUES (?, ?, ?, ?, ?, 'active') ON CONFLICT (migration_id, entity, source_key) "
-            "DO UPDATE SET target_id=excluded.target_id, fingerprint=excluded.fingerprint, "
-            "state='active'",
+            "INSERT INTO id_map (migration_id, entity, source_key, target_id, fingerprint, "
+            "source_digest, state) VALUES (?, ?, ?, ?, ?, ?, 'active') "
+            "ON CONFLICT (migration_id, entity, source_key) DO UPDATE SET "
+            "target_id=excluded.target_id, fingerprint=excluded.fingerprint, "
+            "source_digest=excluded.source_digest, state='active'",
             mapped,
         )
         db.executemany(

@@ -10,6 +10,8 @@ document entities cost one parse, and memory stays flat however long the trail.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import pickle
 import re
@@ -20,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from migrationkit.core.contract import Rejected
+from migrationkit.core.contract import DeferredRecord, Rejected
 from migrationkit.core.errors import ConfigError, MappingError, SourceError
 from migrationkit.core.findings import Finding
 from migrationkit.core.hookspecs import hookimpl
@@ -134,7 +136,7 @@ class Sage50Source:
     @hookimpl
     def migrationkit_extract(
         self, entity: str, since: dt.datetime | None
-    ) -> Iterator[Record | Rejected]:
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
         if entity in _SPOOLED:
             return self.stage().records(entity)
         if entity in _TRANSFER_OR_JOURNAL:
@@ -280,6 +282,7 @@ class _Stage:
         self.deleted: dict[str, list[str]] = {}
         self.rejected: list[tuple[int, Mapping[str, Any], str]] = []
         self._open_items = open_items
+        self._source: Any = None
         self._journals = sqlite3.connect(self.root / "journals.db")
         self._journals.execute("PRAGMA journal_mode=OFF")
         self._journals.execute("PRAGMA synchronous=OFF")
@@ -293,6 +296,8 @@ class _Stage:
             self._spool_events(path)
 
     def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
         self._journals.close()
         self._dir.cleanup()
 
@@ -305,27 +310,34 @@ class _Stage:
         self.deleted.clear()
         self.rejected.clear()
         self._journals.execute("DROP TABLE IF EXISTS line")
+        # Journal lines by group: in the line layout an index entry with the facts that tell a
+        # transfer from a journal; in the stream layout the pickled header (``raw``).
         self._journals.execute(
-            "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, raw BLOB)"
+            "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, start INTEGER, "
+            "length INTEGER, digest TEXT, kind TEXT, nominal TEXT, net TEXT, department INTEGER, "
+            "raw BLOB)"
         )
 
     def _spool_lines(self, path: Path) -> None:
-        files = {entity: (self.root / f"{entity}.lines").open("wb") for entity in _SPOOLED}
-        journal_rows: list[tuple[int | None, int | None, int, bytes]] = []
+        """Index the trail: where each transaction is, its header number and its digest."""
+        files = {entity: (self.root / f"{entity}.index").open("w") for entity in _SPOOLED}
+        journal_rows: list[tuple[Any, ...]] = []
         live_groups: set[Any] = set()
         deleted_groups: set[Any] = set()
         entities = mapping.TRANSACTION_ENTITY
         try:
             with path.open("rb") as handle:
-                _seek_trail(handle)
+                offset = _seek_trail(handle)
                 position = -1
                 for line in handle:
+                    start, offset = offset, offset + len(line)
                     text = line.strip()
                     if text.startswith(b"]"):
                         break
                     if not text:
                         continue
                     position += 1
+                    start += len(line) - len(line.lstrip())
                     if text.endswith(b","):
                         text = text[:-1]
                     if not _one_object(text):
@@ -336,6 +348,7 @@ class _Stage:
                         self.rejected.append((position, _loose(text), _unknown_type(text)))
                         continue
                     deleted = _DELETED.search(text) is not None
+                    digest = hashlib.blake2b(text, digest_size=16, key=_DIGEST_KEY).hexdigest()
                     if entity == "manual_journals":
                         group_match = _GROUP.search(text)
                         group = int(group_match.group(1)) if group_match else None
@@ -343,26 +356,42 @@ class _Stage:
                             deleted_groups.add(group)
                             continue
                         live_groups.add(group)
-                        journal_rows.append((group, _header(text), position, text))
+                        journal_rows.append(
+                            (
+                                group,
+                                _header(text)[0],
+                                position,
+                                start,
+                                len(text),
+                                digest,
+                                *_journal_facts(text),
+                            )
+                        )
                         if len(journal_rows) >= 5000:
                             self._insert_journals(journal_rows)
-                    elif deleted:
-                        self.deleted.setdefault(entity, []).append(str(_header(text)))
-                    else:
-                        if entity in ("invoices", "refunds"):
-                            number = _header(text)
-                            if number is not None:
-                                self.index.add(number, entity)
-                        files[entity].write(b"%d\t%s\n" % (position, text))
+                        continue
+                    header, allocations = _header(text)
+                    if deleted:
+                        self.deleted.setdefault(entity, []).append(str(header))
+                        continue
+                    if entity in ("invoices", "refunds") and header is not None:
+                        self.index.add(header, entity)
+                    files[entity].write(
+                        f"{position}\t{start}\t{len(text)}\t{header}\t{digest}\t"
+                        f"{','.join(map(str, allocations))}\n"
+                    )
         finally:
             for spool in files.values():
                 spool.close()
         self._insert_journals(journal_rows)
         self._journals_gone(deleted_groups, live_groups)
+        self._source = path.open("rb")
 
     def _insert_journals(self, rows: list[Any]) -> None:
+        """Write the buffered journal lines and empty the buffer."""
         if rows:
-            self._journals.executemany("INSERT INTO line VALUES (?,?,?,?)", rows)
+            padded = [(*row, None) if len(row) == 10 else row for row in rows]
+            self._journals.executemany("INSERT INTO line VALUES (?,?,?,?,?,?,?,?,?,?,?)", padded)
             rows.clear()
 
     def _journals_gone(self, deleted_groups: set[Any], live_groups: set[Any]) -> None:
@@ -391,7 +420,21 @@ class _Stage:
                         deleted_groups.add(group)
                         continue
                     live_groups.add(group)
-                    journal_rows.append((group, number, position, dumps(raw, 5)))
+                    journal_rows.append(
+                        (
+                            group,
+                            number,
+                            position,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            dumps(raw, 5),
+                        )
+                    )
                     if len(journal_rows) >= 5000:
                         self._insert_journals(journal_rows)
                     continue
@@ -407,14 +450,12 @@ class _Stage:
         self._insert_journals(journal_rows)
         self._journals_gone(deleted_groups, live_groups)
 
+    def _read(self, start: int, length: int) -> Any:
+        self._source.seek(start)
+        return _decode(self._source.read(length))
+
     def _raw(self, entity: str) -> Iterator[tuple[int, Any]]:
-        """``(position, raw header)`` of each spooled transaction of ``entity``."""
-        if self.layout == "lines":
-            with (self.root / f"{entity}.lines").open("rb") as handle:
-                for line in handle:
-                    position, _, text = line.partition(b"\t")
-                    yield int(position), _decode(text)
-            return
+        """``(position, raw header)`` of each transaction of ``entity`` (stream layout)."""
         load = pickle.load
         with (self.root / f"{entity}.pickle").open("rb") as handle:
             while True:
@@ -423,20 +464,12 @@ class _Stage:
                 except EOFError:
                     return
 
-    def records(self, entity: str) -> Iterator[Record | Rejected]:
-        for position, raw in self._raw(entity):
-            try:
-                if raw is None:
-                    raise MappingError("this transaction is not valid JSON")
-                yield mapping.map_transaction(raw, self.index)
-            except _MAPPING_ERRORS as exc:
-                yield Rejected(
-                    entity=entity,
-                    key=str(raw.get("header_number")) if isinstance(raw, dict) else "?",
-                    code="SOURCE_INVALID",
-                    message=_describe(exc),
-                    pointer=f"/transactions/{position}",
-                )
+    def records(self, entity: str) -> Iterator[Record | Rejected | DeferredRecord]:
+        if self.layout == "lines":
+            yield from self._deferred(entity)
+        else:
+            for position, raw in self._raw(entity):
+                yield self._map(entity, position, raw)
         if entity == "invoices":
             for position, raw, reason in self.rejected:
                 yield Rejected(
@@ -447,8 +480,51 @@ class _Stage:
                     pointer=f"/transactions/{position}",
                 )
 
-    def journals(self, entity: str, bank_codes: Mapping[str, Any]) -> Iterator[Record | Rejected]:
+    def _map(self, entity: str, position: int, raw: Any) -> Record | Rejected:
+        try:
+            if raw is None:
+                raise MappingError("this transaction is not valid JSON")
+            return mapping.map_transaction(raw, self.index)
+        except _MAPPING_ERRORS as exc:
+            return Rejected(
+                entity=entity,
+                key=str(raw.get("header_number")) if isinstance(raw, dict) else "?",
+                code="SOURCE_INVALID",
+                message=_describe(exc),
+                pointer=f"/transactions/{position}",
+            )
+
+    def _deferred(self, entity: str) -> Iterator[DeferredRecord]:
+        index = self.index
+        with (self.root / f"{entity}.index").open("r") as handle:
+            for line in handle:
+                position, start, length, header, digest, allocations = line.rstrip("\n").split("\t")
+                if allocations:
+                    # Where an allocation points (an invoice, a refund, an open item) is part of
+                    # the mapped record, so it is part of the digest too.
+                    where = ",".join(index.entity(int(n)) or "?" for n in allocations.split(","))
+                    digest = hashlib.blake2b(
+                        f"{digest}|{where}".encode(), digest_size=16, key=_DIGEST_KEY
+                    ).hexdigest()
+                yield DeferredRecord(
+                    entity=entity,
+                    key=header,
+                    digest=digest,
+                    load=functools.partial(
+                        self._load, entity, int(position), int(start), int(length)
+                    ),
+                )
+
+    def _load(self, entity: str, position: int, start: int, length: int) -> Record | Rejected:
+        return self._map(entity, position, self._read(start, length))
+
+    def journals(
+        self, entity: str, bank_codes: Mapping[str, Any]
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
         """Journal groups of ``entity``: transfers between banks, or ordinary journals."""
+        if self.layout == "lines":
+            yield from self._deferred_journals(entity, bank_codes)
+            return
         cursor = self._journals.execute(
             "SELECT grp, position, raw FROM line ORDER BY grp, header, position"
         )
@@ -460,9 +536,71 @@ class _Stage:
                 if members:
                     yield from self._journal(entity, group, members, first_position, bank_codes)
                 group, members, first_position = grp, [], position
-            members.append(_decode(blob) if self.layout == "lines" else pickle.loads(blob))
+            members.append(pickle.loads(blob))
         if members:
             yield from self._journal(entity, group, members, first_position, bank_codes)
+
+    def _deferred_journals(
+        self, entity: str, bank_codes: Mapping[str, Any]
+    ) -> Iterator[DeferredRecord]:
+        banks = hashlib.blake2b(
+            ",".join(sorted(map(str, bank_codes))).encode(), digest_size=8
+        ).hexdigest()
+        cursor = self._journals.execute(
+            "SELECT grp, position, start, length, digest, kind, nominal, net, department "
+            "FROM line ORDER BY grp, header, position"
+        )
+        group: Any = object()
+        rows: list[tuple[Any, ...]] = []
+        for row in cursor:
+            if row[0] != group:
+                if rows:
+                    yield from self._deferred_journal(entity, group, rows, bank_codes, banks)
+                group, rows = row[0], []
+            rows.append(row)
+        if rows:
+            yield from self._deferred_journal(entity, group, rows, bank_codes, banks)
+
+    def _deferred_journal(
+        self,
+        entity: str,
+        group: Any,
+        rows: list[tuple[Any, ...]],
+        bank_codes: Mapping[str, Any],
+        banks: str,
+    ) -> Iterator[DeferredRecord]:
+        try:
+            legs = [(r[5], r[6], Decimal(r[7]), r[8]) for r in rows]
+            is_transfer = mapping.transfer_legs(legs, bank_codes) is not None
+        except (TypeError, ArithmeticError):
+            is_transfer = False  # unreadable facts: the full mapping will say what is wrong
+        if ("bank_transfers" if is_transfer else "manual_journals") != entity:
+            return
+        material = "|".join(r[4] for r in rows) + "|" + banks
+        yield DeferredRecord(
+            entity=entity,
+            key=str(group),
+            digest=hashlib.blake2b(material.encode(), digest_size=16, key=_DIGEST_KEY).hexdigest(),
+            load=functools.partial(self._load_journal, entity, group, rows, bank_codes),
+        )
+
+    def _load_journal(
+        self,
+        entity: str,
+        group: Any,
+        rows: list[tuple[Any, ...]],
+        bank_codes: Mapping[str, Any],
+    ) -> Record | Rejected:
+        members = [self._read(row[2], row[3]) for row in rows]
+        for record in self._journal(entity, group, members, rows[0][1], bank_codes, strict=True):
+            return record
+        return Rejected(
+            entity=entity,
+            key=str(group),
+            code="SOURCE_INVALID",
+            message="the journal's header amounts disagree with its lines",
+            pointer=f"/transactions/{rows[0][1]}",
+        )
 
     @staticmethod
     def _journal(
@@ -471,13 +609,21 @@ class _Stage:
         members: list[Mapping[str, Any]],
         position: int,
         bank_codes: Mapping[str, Any],
+        *,
+        strict: bool = False,
     ) -> Iterator[Record | Rejected]:
+        """Map one journal group; yield it if it belongs to ``entity``.
+
+        ``strict`` reports a rejection whatever the entity (the caller already decided it).
+        """
         try:
             if not isinstance(group, int):
                 raise MappingError(f"journal line has no journal_group (got {group!r})")
+            if any(m is None for m in members):
+                raise MappingError("a journal line is not valid JSON")
             record = mapping.map_journal(group, members, bank_codes)
         except _MAPPING_ERRORS as exc:
-            if entity == "manual_journals":
+            if strict or entity == "manual_journals":
                 yield Rejected(
                     entity=entity,
                     key=str(group),
@@ -490,17 +636,19 @@ class _Stage:
             yield record
 
 
-def _seek_trail(handle: Any) -> None:
-    """Move to the line after ``"transactions": [``, or give up on the line layout."""
+def _seek_trail(handle: Any) -> int:
+    """Move past ``"transactions": [`` and return that offset, or give up on the line layout."""
+    offset = 0
     while True:
         line = handle.readline()
         if not line:
             raise _Layout
+        offset += len(line)
         text = line.strip()
         if text.startswith(b'"transactions"'):
             if text.replace(b" ", b"") != b'"transactions":[':
                 raise _Layout
-            return
+            return offset
 
 
 def _one_object(text: bytes) -> bool:
@@ -513,14 +661,47 @@ def _one_object(text: bytes) -> bool:
     )
 
 
-def _header(text: bytes) -> int | None:
-    """The header number of a line; allocations carry header numbers too, so check."""
-    found = _NUMBER.findall(text)
-    if len(found) == 1:
-        return int(found[0])
+_ALLOCATIONS = re.compile(rb'"allocations":\s*\[([^\]]*)\]')
+_SPLIT = re.compile(rb'"splits":\s*\[([^\]]*)\]')
+_NOMINAL = re.compile(rb'"nominal_code":\s*"([^"]*)"')
+_NET = re.compile(rb'"net":\s*"([^"]*)"')
+_DEPARTMENT = re.compile(rb'"department":\s*(\d+)')
+_DIGEST_KEY = f"sage50-json/{mapping.MAPPING_VERSION}".encode()
+
+
+def _header(text: bytes) -> tuple[int | None, tuple[int, ...]]:
+    """A line's header number and the header numbers its allocations point to.
+
+    Allocation objects hold only numbers, amounts and dates, so a bracket ends their list.
+    """
+    allocated: tuple[int, ...] = ()
+    own = text
+    found = _ALLOCATIONS.search(text)
+    if found is not None:
+        allocated = tuple(int(n) for n in _NUMBER.findall(found.group(1)))
+        own = text[: found.start()] + text[found.end() :]
+    numbers = _NUMBER.findall(own)
+    if len(numbers) == 1:
+        return int(numbers[0]), allocated
     raw = _decode(text)
     number = raw.get("header_number") if isinstance(raw, dict) else None
-    return number if isinstance(number, int) else None
+    return (number if isinstance(number, int) else None), allocated
+
+
+def _journal_facts(text: bytes) -> tuple[str | None, str | None, str | None, int]:
+    """``(type, nominal, net, department)`` of a journal line, from its one split."""
+    kind = _TYPE.search(text)
+    split = _SPLIT.search(text)
+    body = split.group(1) if split else b""
+    nominal = _NOMINAL.search(body)
+    net = _NET.search(body)
+    department = _DEPARTMENT.search(body)
+    return (
+        kind.group(1).decode() if kind else None,
+        nominal.group(1).decode() if nominal else None,
+        net.group(1).decode() if net else None,
+        int(department.group(1)) if department else 0,
+    )
 
 
 def _decode(text: bytes) -> Any:

@@ -14,7 +14,7 @@ headers, which are reported as source deletions.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -71,9 +71,13 @@ __all__ = [
     "map_opening_balances",
     "map_tax_rate",
     "map_transaction",
+    "transfer_legs",
 ]
 
 BASE_CURRENCY = "GBP"
+MAPPING_VERSION = "1"
+"""Bump whenever a change here changes the records a given file maps to: digests of source
+forms include it, so every record is rebuilt and compared once after an upgrade."""
 DEPARTMENTS = "departments"
 
 TRANSACTION_ENTITY: dict[str, str] = {
@@ -590,13 +594,74 @@ def map_transaction(raw: Mapping[str, Any], index: TargetIndex) -> Record:
     return mapper(raw, index)
 
 
-def map_journal(
-    group: int, members: list[Mapping[str, Any]], bank_codes: Mapping[str, Any]
-) -> Record:
-    """A journal group: a bank transfer when it moves money between two banks, else a journal.
+Leg = tuple[str, str, Decimal, int]
+"""One journal line as ``(type JD/JC, nominal code, net, department)``."""
 
-    Sage 50 writes a transfer as a JC on the paying bank and a JD on the receiving bank.
+
+def transfer_legs(
+    legs: Sequence[Leg], bank_codes: Container[str]
+) -> tuple[str, str, Decimal] | None:
+    """``(from bank, to bank, amount)`` when a journal moves money between two banks.
+
+    Sage 50 writes a bank transfer as a JC on the paying bank and a JD on the receiving bank,
+    with no department. Anything else is an ordinary journal.
     """
+    if len(legs) != 2:
+        return None
+    debits = [leg for leg in legs if leg[0] == "JD"]
+    credits = [leg for leg in legs if leg[0] == "JC"]
+    if len(debits) != 1 or len(credits) != 1:
+        return None
+    (_, to_bank, amount, to_department), (_, from_bank, paid, from_department) = (
+        debits[0],
+        credits[0],
+    )
+    if (
+        to_department
+        or from_department
+        or to_bank == from_bank
+        or to_bank not in bank_codes
+        or from_bank not in bank_codes
+        or amount != paid
+        or amount <= 0
+    ):
+        return None
+    return from_bank, to_bank, amount
+
+
+def journal_legs(members: Sequence[Mapping[str, Any]]) -> list[Leg]:
+    legs = []
+    for member in members:
+        split = member["splits"][0]
+        legs.append(
+            (
+                member["type"],
+                split["nominal_code"],
+                _money(split["net"]),
+                split.get("department", 0),
+            )
+        )
+    return legs
+
+
+def map_journal(group: int, members: list[Mapping[str, Any]], bank_codes: Container[str]) -> Record:
+    """A journal group: a bank transfer when it moves money between two banks, else a journal."""
+    first = members[0]
+    date = _date(first["date"])
+    transfer = transfer_legs(journal_legs(members), bank_codes)
+    if transfer is not None:
+        from_bank, to_bank, amount = transfer
+        return BankTransfer(
+            key=str(group),
+            from_bank_account=from_bank,
+            to_bank_account=to_bank,
+            date=date,
+            amount=amount,
+            currency=BASE_CURRENCY,
+            reference=first.get("reference"),
+            description=first.get("details"),
+            reconciled_on=_opt_date(first.get("bank_reconciled_on")),
+        )
     lines = []
     for member in members:
         split = member["splits"][0]
@@ -614,28 +679,6 @@ def map_journal(
                 ),
             )
         )
-    first = members[0]
-    date = _date(first["date"])
-    if len(lines) == 2 and not any(line.tracking for line in lines):
-        debit, credit = (lines[0], lines[1]) if lines[0].amount > 0 else (lines[1], lines[0])
-        if (
-            debit.account in bank_codes
-            and credit.account in bank_codes
-            and debit.account != credit.account
-            and debit.amount == -credit.amount
-            and debit.amount > 0
-        ):
-            return BankTransfer(
-                key=str(group),
-                from_bank_account=credit.account,
-                to_bank_account=debit.account,
-                date=date,
-                amount=debit.amount,
-                currency=BASE_CURRENCY,
-                reference=first.get("reference"),
-                description=first.get("details"),
-                reconciled_on=_opt_date(first.get("bank_reconciled_on")),
-            )
     return ManualJournal(
         key=str(group),
         date=date,

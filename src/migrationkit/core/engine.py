@@ -649,33 +649,31 @@ class Migration:
                 counts.excluded += 1
             else:
                 records.append(item)
-        keys = [r.key for r in records] + [d.key for d in deferred]
         if mark_seen:
-            self.store.mark_seen(entity, keys)
-        entries = self.store.lookup(state.migration.id, entity, keys)
+            self.store.mark_seen(entity, [r.key for r in records] + [d.key for d in deferred])
         digests: dict[str, str] = {}
         run_id = state.run.id
-        for item in deferred:
-            entry = entries.get(item.key)
-            if (
-                entry is not None
-                and entry.state == "active"
-                and entry.pending_op is None
-                and entry.source_digest == item.digest
-            ):
-                # The source form is byte for byte what was last written: nothing to build.
-                if entry.created_run != run_id and entry.updated_run != run_id:
-                    counts.unchanged += 1
-                continue
-            loaded = item.load()
-            if isinstance(loaded, Rejected):
-                outcomes.append(_rejected(entity, loaded))
-                state.problems[(entity, loaded.key)] = loaded.code
-            elif self._excluded(loaded):
-                counts.excluded += 1
-            else:
-                records.append(loaded)
-                digests[loaded.key] = item.digest
+        if deferred:
+            settled = self.store.settled_digests(
+                state.migration.id, entity, [d.key for d in deferred]
+            )
+            for item in deferred:
+                known = settled.get(item.key)
+                if known is not None and known[0] == item.digest:
+                    # The source form is byte for byte what was last written: nothing to build.
+                    if known[1] != run_id and known[2] != run_id:
+                        counts.unchanged += 1
+                    continue
+                loaded = item.load()
+                if isinstance(loaded, Rejected):
+                    outcomes.append(_rejected(entity, loaded))
+                    state.problems[(entity, loaded.key)] = loaded.code
+                elif self._excluded(loaded):
+                    counts.excluded += 1
+                else:
+                    records.append(loaded)
+                    digests[loaded.key] = item.digest
+        entries = self.store.lookup(state.migration.id, entity, [r.key for r in records])
         writes = self._changes(state, entity, caps, records, entries, outcomes, digests)
         if writes:
             self._queue(state, entity, caps, writes, batch, batch_keys, flush, limit, outcomes)

@@ -269,8 +269,10 @@ class CsvConnector:
         writer = self._require_writer()
         codec = codec_for(entity)
         results = []
+        # Without mappings every reference resolves to its own key: nothing to translate.
+        translate = any(refs.mapped(e) for e in ENTITY_ORDER)
         for request in requests:
-            record = _as_target(request.record, refs)
+            record = _as_target(request.record, refs) if translate else request.record
             writer.write(entity, codec, record, update=request.operation is Operation.UPDATE)
             results.append(LoadResult(ok=True, target_id=record.key))
         writer.commit()

@@ -347,7 +347,9 @@ class _Stage:
                     if entity is None:
                         self.rejected.append((position, _loose(text), _unknown_type(text)))
                         continue
-                    deleted = _DELETED.search(text) is not None
+                    deleted = (b'"deleted":true' in text) or (
+                        b'"deleted"' in text and _DELETED.search(text) is not None
+                    )
                     digest = hashlib.blake2b(text, digest_size=16, key=_DIGEST_KEY).hexdigest()
                     if entity == "manual_journals":
                         group_match = _GROUP.search(text)
@@ -652,16 +654,15 @@ def _seek_trail(handle: Any) -> int:
 
 
 def _one_object(text: bytes) -> bool:
-    """Whether a line holds one whole JSON object (braces and brackets balanced)."""
-    return (
-        text.startswith(b"{")
-        and text.endswith(b"}")
-        and text.count(b"{") == text.count(b"}")
-        and text.count(b"[") == text.count(b"]")
-    )
+    """Whether a line holds one whole JSON object.
+
+    A pretty-printed file fails this on its first line; a line of a multi-line object that
+    happens to start with ``{`` and end with ``}`` leaves an unbalanced neighbour, or fails to
+    parse when it is read, which reports it.
+    """
+    return text[:1] == b"{" and text[-1:] == b"}" and text.count(b"{") == text.count(b"}")
 
 
-_ALLOCATIONS = re.compile(rb'"allocations":\s*\[([^\]]*)\]')
 _SPLIT = re.compile(rb'"splits":\s*\[([^\]]*)\]')
 _NOMINAL = re.compile(rb'"nominal_code":\s*"([^"]*)"')
 _NET = re.compile(rb'"net":\s*"([^"]*)"')
@@ -676,13 +677,19 @@ def _header(text: bytes) -> tuple[int | None, tuple[int, ...]]:
     """
     allocated: tuple[int, ...] = ()
     own = text
-    found = _ALLOCATIONS.search(text)
-    if found is not None:
-        allocated = tuple(int(n) for n in _NUMBER.findall(found.group(1)))
-        own = text[: found.start()] + text[found.end() :]
-    numbers = _NUMBER.findall(own)
-    if len(numbers) == 1:
-        return int(numbers[0]), allocated
+    at = text.find(b'"allocations"')
+    if at >= 0:
+        opening = text.find(b"[", at)
+        closing = text.find(b"]", opening)
+        if opening > 0 and closing > opening:
+            inside = text[opening + 1 : closing]
+            if inside.strip():
+                allocated = tuple(int(n) for n in _NUMBER.findall(inside))
+                own = text[:at] + text[closing + 1 :]
+    if own.count(b'"header_number"') == 1:
+        found = _NUMBER.search(own)
+        if found is not None:
+            return int(found.group(1)), allocated
     raw = _decode(text)
     number = raw.get("header_number") if isinstance(raw, dict) else None
     return (number if isinstance(number, int) else None), allocated
@@ -704,11 +711,14 @@ def _journal_facts(text: bytes) -> tuple[str | None, str | None, str | None, int
     )
 
 
+# Amounts are strings; a number where an amount belongs stays exact (the validator reports
+# it), as the streaming parser keeps it. One decoder, not one per call.
+_JSON = json.JSONDecoder(parse_float=Decimal)
+
+
 def _decode(text: bytes) -> Any:
     try:
-        # Amounts are strings; a number where an amount belongs stays exact (the validator
-        # reports it), as the streaming parser keeps it.
-        return json.loads(text, parse_float=Decimal)
+        return _JSON.decode(text.decode("utf-8"))
     except ValueError:
         return None
 

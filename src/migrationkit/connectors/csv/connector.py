@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -447,9 +447,12 @@ class _Writer:
     def holds(self, entity: str, key: str) -> bool:
         """Whether the committed files hold ``key`` (asked only when resuming)."""
         if entity not in self._keys:
-            self._keys[entity] = {
-                row[0] for row in self._rows(entity, 0, None, skip_header=True) if row
-            }
+            rows = _RawRows(self._path(entity), self.delimiter)
+            keys: set[str] = set()
+            if self._path(entity).exists() and rows.header() is not None:
+                for (_entity, found), _raw in rows.groups(rows.body_start, None, _first_field):
+                    keys.add(found)
+            self._keys[entity] = keys
         return key in self._keys[entity]
 
     def close(self) -> None:
@@ -461,18 +464,6 @@ class _Writer:
             self._compact()
 
     # -- compaction ----------------------------------------------------------------------------
-
-    def _rows(
-        self, name: str, begin: int, end: int | None, *, skip_header: bool
-    ) -> Iterator[list[str]]:
-        """The CSV rows between two byte offsets, which always fall on row boundaries."""
-        path = self._path(name)
-        if not path.exists():
-            return
-        rows = csv.reader(_text_lines(path, begin, end), delimiter=self.delimiter)
-        if skip_header and begin == 0:
-            next(rows, None)
-        yield from rows
 
     def _compact(self) -> None:
         """Apply logged updates and removals by rewriting the files they touch."""
@@ -506,85 +497,113 @@ class _Writer:
 
         Rows before this run's first write are older versions: an updated record's rows there
         go. Among this run's rows, an updated record keeps only its last version (a resumed run
-        may have written it twice).
+        may have written it twice). Rows that stay are copied byte for byte.
         """
         path = self._path(name)
         if not path.exists():
             return
-        header = next(self._rows(name, 0, None, skip_header=False), None)
+        start = self._run_start.get(name, 0)
+        rows = _RawRows(path, self.delimiter)
+        header = rows.header()
         if header is None:
             return
         key_at = header.index("key")
         entity_at = header.index("entity") if entity is None else -1
 
-        def owner(row: list[str]) -> tuple[str, str]:
-            return (entity if entity is not None else row[entity_at]), row[key_at]
+        def owner(fields: list[str]) -> tuple[str, str]:
+            return (entity if entity is not None else fields[entity_at]), fields[key_at]
 
-        start = self._run_start.get(name, 0)
         last: dict[tuple[str, str], int] = {}
-        for ordinal, (who, _rows) in enumerate(
-            _groups(self._rows(name, start, None, skip_header=True), owner)
-        ):
+        for ordinal, (who, _raw) in enumerate(rows.groups(start, None, owner)):
             if who in updated:
                 last[who] = ordinal
         tmp = path.with_suffix(".csv.tmp")
-        with tmp.open("w", encoding="utf-8", newline="") as out:
-            if self.bom:
-                out.write("\ufeff")
-            writer = csv.writer(out, delimiter=self.delimiter)
-            writer.writerow(header)
-            if start > 0:
-                for row in self._rows(name, 0, start, skip_header=True):
-                    who = owner(row)
+        with tmp.open("wb") as out:
+            out.write(rows.header_bytes)
+            if start > rows.body_start:
+                for who, raw in rows.groups(rows.body_start, start, owner):
                     if who not in updated and who not in removed:
-                        writer.writerow(row)
-            for ordinal, (who, rows) in enumerate(
-                _groups(self._rows(name, start, None, skip_header=True), owner)
+                        out.write(raw)
+            for ordinal, (who, raw) in enumerate(
+                rows.groups(max(start, rows.body_start), None, owner)
             ):
                 if who in removed or (who in updated and last[who] != ordinal):
                     continue
-                writer.writerows(rows)
+                out.write(raw)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
         _fsync_dir(self.root)
 
 
+class _RawRows:
+    """The rows of a CSV file as raw bytes, with just enough parsing to know whose they are.
+
+    A row ends at a line break outside quotes; CSV doubles quotes inside quoted fields, so a
+    row is complete when it holds an even number of quote characters.
+    """
+
+    def __init__(self, path: Path, delimiter: str) -> None:
+        self.path = path
+        self.delimiter = delimiter
+        self.header_bytes = b""
+        self.body_start = 0
+
+    def header(self) -> list[str] | None:
+        with self.path.open("rb") as handle:
+            line = handle.readline()
+        if not line:
+            return None
+        self.header_bytes = line
+        self.body_start = len(line)
+        text = line.decode("utf-8").lstrip("\ufeff")
+        return next(csv.reader([text], delimiter=self.delimiter))
+
+    def rows(self, begin: int, end: int | None) -> Iterator[bytes]:
+        with self.path.open("rb") as handle:
+            handle.seek(begin)
+            position = begin
+            pending = b""
+            while end is None or position < end:
+                line = handle.readline()
+                if not line:
+                    break
+                position += len(line)
+                pending += line
+                if pending.count(b'"') % 2 == 0:
+                    yield pending
+                    pending = b""
+            if pending:
+                yield pending
+
+    def groups(
+        self, begin: int, end: int | None, owner: Any
+    ) -> Iterator[tuple[tuple[str, str], bytes]]:
+        """Consecutive rows of one record, as ``(owner, raw bytes)``."""
+        current: tuple[str, str] | None = None
+        chunk: list[bytes] = []
+        for raw in self.rows(begin, end):
+            if not raw.strip():
+                continue
+            if b'"' in raw:
+                fields = next(csv.reader([raw.decode("utf-8")], delimiter=self.delimiter))
+            else:
+                fields = raw.rstrip(b"\r\n").decode("utf-8").split(self.delimiter)
+            who = owner(fields)
+            if chunk and who != current:
+                yield current, b"".join(chunk)  # type: ignore[misc]
+                chunk = []
+            current = who
+            chunk.append(raw)
+        if chunk:
+            yield current, b"".join(chunk)  # type: ignore[misc]
+
+
 _DATA_FILES = (*ENTITY_ORDER, ALLOCATIONS)
 
 
-def _text_lines(path: Path, begin: int, end: int | None) -> Iterator[str]:
-    with path.open("rb") as handle:
-        handle.seek(begin)
-        position = begin
-        while end is None or position < end:
-            line = handle.readline()
-            if not line:
-                break
-            if position == 0 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-                position += 3
-            position += len(line)
-            yield line.decode("utf-8")
-
-
-def _groups(
-    rows: Iterable[list[str]], owner: Any
-) -> Iterator[tuple[tuple[str, str], list[list[str]]]]:
-    """Consecutive rows of the same record, as ``(owner, rows)``."""
-    current: tuple[str, str] | None = None
-    bucket: list[list[str]] = []
-    for row in rows:
-        if not row:
-            continue
-        who = owner(row)
-        if bucket and who != current:
-            yield current, bucket  # type: ignore[misc]
-            bucket = []
-        current = who
-        bucket.append(row)
-    if bucket:
-        yield current, bucket  # type: ignore[misc]
+def _first_field(fields: list[str]) -> tuple[str, str]:
+    return "", fields[0]
 
 
 def _fsync_dir(path: Path) -> None:

@@ -17,7 +17,9 @@ from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
 ROOT = Path(__file__).parents[1]
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str], stdin: str = "") -> tuple[int, str, str]:
+def run(
+    args: list[str], capsys: pytest.CaptureFixture[str], stdin: str = ""
+) -> tuple[int, str, str]:
     import io
 
     old = sys.stdin
@@ -45,7 +47,9 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def test_connectors_lists_the_builtins_with_capabilities(capsys: pytest.CaptureFixture[str]) -> None:
+def test_connectors_lists_the_builtins_with_capabilities(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out, _ = run(["connectors", "--json"], capsys)
     assert code == 0
     data = json.loads(out)
@@ -54,7 +58,9 @@ def test_connectors_lists_the_builtins_with_capabilities(capsys: pytest.CaptureF
     assert data["sage50-json"]["provided_by"].startswith("migrationkit ")
 
 
-def test_validate_exit_codes_and_report(company: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_exit_codes_and_report(
+    company: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(["validate", f"sage50-json:{company}", "--report-dir", "r"], capsys)
     assert (code, json.loads((tmp_path / "r" / "validation.json").read_text())) == (0, [])
     broken = tmp_path / "broken.json"
@@ -88,19 +94,25 @@ def test_bad_usage_is_one_line_and_the_right_exit_code(
     assert len([line for line in err.splitlines() if line.startswith("error:")]) <= 1
 
 
-def test_empty_and_malformed_files_give_one_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_and_malformed_files_give_one_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "empty.json").write_text("")
     (tmp_path / "cut.json").write_text('{"format": "sage50-json", "format_version": "1.0", "comp')
     for name in ("empty.json", "cut.json"):
         code, out, err = run(["validate", f"sage50-json:{name}"], capsys)
         assert code == 1
         assert "Traceback" not in out + err
-    code, _out, err = run(["migrate", "sage50-json:cut.json", "csv:out", "--skip-validation"], capsys)
+    code, _out, err = run(
+        ["migrate", "sage50-json:cut.json", "csv:out", "--skip-validation"], capsys
+    )
     assert code == 1
     assert err.count("error:") == 1 and "cut off" in err
 
 
-def test_the_lifecycle_from_the_command_line(company: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_lifecycle_from_the_command_line(
+    company: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source, target = f"sage50-json:{company}", f"csv:{tmp_path / 'out'}"
     code, out, _ = run(["plan", source, target, "--json"], capsys)
     assert code == 0 and json.loads(out)["refused_modes"] == {}
@@ -131,7 +143,9 @@ def test_the_lifecycle_from_the_command_line(company: Path, tmp_path: Path, caps
     assert "run    3  full" in out
 
 
-def test_rollback_all_and_remigrate(company: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rollback_all_and_remigrate(
+    company: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source, target = f"sage50-json:{company}", f"csv:{tmp_path / 'out'}"
     assert run(["migrate", source, target], capsys)[0] == 0
     code, out, _ = run(["remigrate", source, target, "--yes"], capsys)
@@ -166,7 +180,10 @@ def test_the_example_plugin_installs_with_pip_and_is_listed(tmp_path: Path) -> N
         text=True,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
     listed = subprocess.run(
         [sys.executable, "-m", "migrationkit", "connectors", "--json"],
         capture_output=True, text=True, env=env, check=True,
@@ -191,3 +208,9 @@ def test_the_example_plugin_installs_with_pip_and_is_listed(tmp_path: Path) -> N
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "plugins" / "migrationkit-jsonl" / "tests")],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert suite.returncode == 0, suite.stdout[-3000:]
+    assert " passed" in suite.stdout

@@ -151,5 +151,13 @@ class JsonlArchive:
     def migrationkit_remove(
         self, entity: str, requests: Sequence[RemovalRequest]
     ) -> list[RemovalResult]:
-        self._append([{"entity": entity, "key": r.target_id, "deleted": True} for r in requests])
-        return [RemovalResult(removed=True, action=Removal.DELETE) for _ in requests]
+        allowed = [r for r in requests if Removal.DELETE in r.actions]
+        self._append([{"entity": entity, "key": r.target_id, "deleted": True} for r in allowed])
+        return [
+            RemovalResult(removed=True, action=Removal.DELETE)
+            if Removal.DELETE in r.actions
+            else RemovalResult(
+                removed=False, reason="NOT_SUPPORTED", message="an archive can only delete"
+            )
+            for r in requests
+        ]

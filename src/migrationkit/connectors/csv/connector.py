@@ -291,10 +291,22 @@ class CsvConnector:
         self, entity: str, requests: Sequence[RemovalRequest]
     ) -> list[RemovalResult]:
         writer = self._require_writer()
+        results = []
         for request in requests:
+            if Removal.DELETE not in request.actions:
+                # Rows can only be deleted; voiding or archiving a row means nothing here.
+                results.append(
+                    RemovalResult(
+                        removed=False,
+                        reason="NOT_SUPPORTED",
+                        message="the csv connector can only delete rows",
+                    )
+                )
+                continue
             writer.remove(entity, request.target_id)
+            results.append(RemovalResult(removed=True, action=Removal.DELETE))
         writer.commit()
-        return [RemovalResult(removed=True, action=Removal.DELETE) for _ in requests]
+        return results
 
 
 def _as_target(record: Record, refs: References) -> Record:

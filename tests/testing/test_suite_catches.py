@@ -1,0 +1,61 @@
+"""The kit fails a connector that breaks a rule, and says which rule."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+BROKEN = '''
+from pathlib import Path
+import pytest
+from migrationkit import (
+    ConnectorInfo, EntityCapabilities, ENTITY_ORDER, Removal, RemovalResult, hookimpl,
+)
+from migrationkit.connectors.csv.connector import CsvConnector
+from migrationkit.testing import TargetSuite
+
+class Careless(CsvConnector):
+    """Deletes whatever it is asked to remove, declared or not."""
+    @hookimpl
+    def migrationkit_remove(self, entity, requests):
+        self._require_writer()
+        for r in requests:
+            self._writer.remove(entity, r.target_id)
+        self._writer.commit()
+        return [RemovalResult(removed=True, action=r.actions[0]) for r in requests]
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def migrationkit_register_connectors(register):
+        caps = {e: EntityCapabilities(extract=True, create=True, update=True,
+                                      removal={Removal.DELETE}, preserve_ids=True, batch_size=100)
+                for e in ENTITY_ORDER}
+        register(ConnectorInfo(name="careless", summary="", capabilities=caps,
+                               factory=lambda location=None, **o: Careless(location, **o)))
+
+@pytest.fixture(autouse=True)
+def _register(monkeypatch):
+    from migrationkit.core import plugins
+    real = plugins.PluginRegistry.__init__
+    def init(self, *, plugins=(), entry_points=True):
+        real(self, plugins=[*plugins, Plugin()], entry_points=entry_points)
+    monkeypatch.setattr(plugins.PluginRegistry, "__init__", init)
+
+class TestCareless(TargetSuite):
+    connector = "careless"
+
+    @pytest.fixture
+    def target_options(self, tmp_path):
+        return {"location": str(tmp_path / "out")}
+'''
+
+
+def test_a_connector_that_removes_what_it_did_not_declare_fails_by_name(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_careless=BROKEN)
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider", "-k", "refuses or reload")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*RULE undeclared-removal*was removed by void*"])

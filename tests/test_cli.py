@@ -15,6 +15,7 @@ from migrationkit.cli import main
 from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
 
 ROOT = Path(__file__).parents[1]
+PLUGIN = ROOT / "plugins" / "migrationkit-jsonl"
 
 
 def run(
@@ -148,8 +149,7 @@ def test_rollback_all_and_remigrate(
 ) -> None:
     source, target = f"sage50-json:{company}", f"csv:{tmp_path / 'out'}"
     assert run(["migrate", source, target], capsys)[0] == 0
-    code, out, _ = run(["remigrate", source, target, "--yes"], capsys)
-    assert code == 0
+    assert run(["remigrate", source, target, "--yes"], capsys)[0] == 0
     again = json.loads((tmp_path / ".migrationkit/reports/run-3/report.json").read_text())
     first = json.loads((tmp_path / ".migrationkit/reports/run-1/report.json").read_text())
     assert again["mode"] == "remigrate"
@@ -174,7 +174,7 @@ def test_the_example_plugin_installs_with_pip_and_is_listed(tmp_path: Path) -> N
     install = subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-            "--no-build-isolation", "--target", str(site), str(ROOT / "plugins" / "migrationkit-jsonl"),
+            "--no-build-isolation", "--target", str(site), str(PLUGIN),
         ],
         capture_output=True,
         text=True,
@@ -209,7 +209,7 @@ def test_the_example_plugin_installs_with_pip_and_is_listed(tmp_path: Path) -> N
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "plugins" / "migrationkit-jsonl" / "tests")],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(PLUGIN / "tests")],
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert suite.returncode == 0, suite.stdout[-3000:]

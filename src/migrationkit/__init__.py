@@ -5,7 +5,8 @@ Import what you need from here; everything else is private.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from .core.capabilities import Capabilities, EntityCapabilities, Removal
 from .core.config import ConnectorSpec, Settings, load_settings, parse_spec
@@ -88,8 +89,8 @@ from .core.report import Counts, Plan, RunReport, write_reports
 from .core.state import SQLiteStateStore, StateStore
 
 try:
-    __version__ = version("migrationkit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = _version("migrationkit")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
 __all__ = [

@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 
     from .contract import (
         ConnectorInfo,
+        DeferredRecord,
         Found,
         LoadRequest,
         LoadResult,
         Problem,
         References,
+        Rejected,
         RemovalRequest,
         RemovalResult,
         RunContext,
@@ -118,12 +120,19 @@ class ConnectorSpecs:
     # -------------------------------------------------------------------------
 
     @hookspec(firstresult=True)
-    def migrationkit_extract(self, entity: str, since: dt.datetime | None) -> Iterable[Record]:
+    def migrationkit_extract(
+        self, entity: str, since: dt.datetime | None
+    ) -> Iterable[Record | Rejected | DeferredRecord]:
         """Yield the records of one entity.
 
         Records are canonical (see :mod:`migrationkit.core.model`), keyed by a stable source key
         and referring to other records by their keys. Stream them: memory must not grow with
-        the number of records.
+        the number of records. An item that cannot be read becomes a ``Rejected`` with its
+        reason, never an exception. A source that can hash an item's raw form much faster than
+        it can map it may yield a ``DeferredRecord`` instead, which the engine builds only when
+        the digest changed since the item was last written. A connector that is also a target
+        yields records keyed by the ids its ``migrationkit_load`` returned, with references as
+        its own ids.
 
         Stops at first non-None result.
 

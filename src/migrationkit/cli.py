@@ -129,6 +129,10 @@ def _observer(quiet: bool) -> Iterator[_ProgressObserver]:
 # -------------------------------------------------------------------------------------------------
 
 
+def mark(flag: bool) -> str:
+    return "✓" if flag else "·"
+
+
 def _print_findings(findings: list[Finding], limit: int = 40) -> None:
     if not findings:
         console.print("[green]No findings: the source is valid.[/green]")
@@ -330,7 +334,7 @@ def connectors(ctx: _Context, as_json: bool) -> None:
             for name, info in registry.connectors.items()
         }
         if registry.broken:
-            data["_broken"] = dict(registry.broken)  # type: ignore[assignment]
+            data["_broken"] = {"summary": "plugins that failed to load", **registry.broken}
         click.echo(json.dumps(data, indent=2))
         return
     for name, info in registry.connectors.items():
@@ -356,7 +360,6 @@ def connectors(ctx: _Context, as_json: bool) -> None:
         ):
             table.add_column(column)
         for entity, caps in info.capabilities.items():
-            mark = lambda flag: "✓" if flag else "·"  # noqa: E731
             table.add_row(
                 entity,
                 mark(caps.extract),

@@ -75,6 +75,13 @@ def _command(source: Path, target: Path, state: Path, config: Path) -> list[str]
     ]
 
 
+def _size(folder: Path) -> int:
+    """Bytes written so far under ``folder``."""
+    if not folder.exists():
+        return 0
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
 def _snapshot(folder: Path) -> dict[str, dict[str, str]]:
     """Every record in the folder as key -> fingerprint; a doubled key fails the read."""
     connector = PluginRegistry().open("csv", {"location": str(folder)})
@@ -114,19 +121,27 @@ def test_sigkill_at_random_points_then_resume_matches_a_clean_run(tmp_path: Path
     target = tmp_path / "killed"
     state = tmp_path / "killed-state" / "s.db"
     rng = random.Random(20261122)
-    writing = max(whole - idle, 0.2)
     killed = attempts = 0
     while killed < KILLS and attempts < 200:
         attempts += 1
+        before = _size(target)
         process = subprocess.Popen(
             _command(source, target, state, config),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        # Some kills land while a run starts and re-reads the source, most while it writes;
-        # each attempt gets only a little further, so the kills spread over the whole run.
-        time.sleep(rng.uniform(0.05, idle + writing / 12))
+        if attempts % 5 == 0:
+            # Now and then, while the run starts, re-reads the source and resolves intents.
+            time.sleep(rng.uniform(0.05, idle))
+        else:
+            # Mostly a moment after it starts writing, so each attempt gets a little further.
+            deadline = time.monotonic() + idle + whole
+            while process.poll() is None and _size(target) <= before:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.12))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1

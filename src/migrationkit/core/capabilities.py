@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -16,6 +16,10 @@ class Removal(enum.StrEnum):
     DELETE = "delete"
     VOID = "void"
     ARCHIVE = "archive"
+
+
+def _removals(value: Iterable[Removal]) -> frozenset[Removal]:
+    return frozenset(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,7 +38,7 @@ class EntityCapabilities:
     deletions: bool = False
     create: bool = False
     update: bool = False
-    removal: frozenset[Removal] = attrs.field(default=frozenset(), converter=frozenset)
+    removal: frozenset[Removal] = attrs.field(default=frozenset(), converter=_removals)
     preserve_ids: bool = False
     batch_size: int = attrs.field(default=1)
     max_code_length: int | None = None

@@ -657,14 +657,14 @@ class Migration:
             settled = self.store.settled_digests(
                 state.migration.id, entity, [d.key for d in deferred]
             )
-            for item in deferred:
-                known = settled.get(item.key)
-                if known is not None and known[0] == item.digest:
+            for announced in deferred:
+                known = settled.get(announced.key)
+                if known is not None and known[0] == announced.digest:
                     # The source form is byte for byte what was last written: nothing to build.
                     if known[1] != run_id and known[2] != run_id:
                         counts.unchanged += 1
                     continue
-                loaded = item.load()
+                loaded = announced.load()
                 if isinstance(loaded, Rejected):
                     outcomes.append(_rejected(entity, loaded))
                     state.problems[(entity, loaded.key)] = loaded.code
@@ -672,7 +672,7 @@ class Migration:
                     counts.excluded += 1
                 else:
                     records.append(loaded)
-                    digests[loaded.key] = item.digest
+                    digests[loaded.key] = announced.digest
         entries = self.store.lookup(state.migration.id, entity, [r.key for r in records])
         writes = self._changes(state, entity, caps, records, entries, outcomes, digests)
         if writes:

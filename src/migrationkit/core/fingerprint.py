@@ -111,7 +111,7 @@ def _encoder_for(cls: type) -> _Encoder:
     source = "def encode(v):\n    return '{' + " + " + ',' + ".join(parts or ["''"]) + " + '}'\n"
     namespace: dict[str, Any] = dict(helpers)
     exec(compile(source, f"<fingerprint of {cls.__name__}>", "exec"), namespace)
-    encoder = namespace["encode"]
+    encoder = typing.cast(_Encoder, namespace["encode"])
     _ENCODERS[cls] = encoder
     return encoder
 

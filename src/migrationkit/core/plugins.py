@@ -209,7 +209,7 @@ class Connector:
             raise CapabilityError(
                 f"connector {self.name!r} cannot list {entity} changed since a date"
             )
-        items = iter(self._call("migrationkit_extract", entity=entity, since=since))
+        items: Iterator[Any] = iter(self._call("migrationkit_extract", entity=entity, since=since))
         if deferred:
             return items
         return (item.load() if isinstance(item, DeferredRecord) else item for item in items)

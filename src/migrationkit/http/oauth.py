@@ -250,18 +250,19 @@ def login(
         "code_challenge_method": "S256",
         **(extra or {}),
     }
-    handler = type("Callback", (_Callback,), {"result": {}, "done": threading.Event()})
+    done = threading.Event()
+    result: dict[str, str] = {}
+    handler = type("Callback", (_Callback,), {"result": result, "done": done})
     server = http.server.HTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         show(f"{authorize_url}?{urllib.parse.urlencode(params)}")
-        if not handler.done.wait(timeout):
+        if not done.wait(timeout):
             raise AuthError("no login arrived at the local redirect in time; try again")
     finally:
         server.shutdown()
         server.server_close()
-    result = handler.result
     if result.get("state") != state:
         raise AuthError("the login answer does not match the request (state differs); try again")
     if "error" in result:

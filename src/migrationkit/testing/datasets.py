@@ -16,6 +16,7 @@ thing connectors get wrong:
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from collections.abc import Iterator
 from decimal import Decimal as D
 
@@ -377,7 +378,7 @@ def unicode() -> Dataset:
     records["contacts"] = fresh["contacts"]
     records["invoices"] = [
         attrs.evolve(
-            invoice,
+            typing.cast(Invoice, invoice),
             description='Ünïcödé: naïve façade, Straße, 東京, مرحبا, emoji 🎉, quote " and comma ,',
         )
         for invoice in records["invoices"]
@@ -531,10 +532,9 @@ def allocations() -> Dataset:
 def duplicates() -> Dataset:
     """Two customers with one name; two bills carrying the same supplier invoice number."""
     records = basic()
+    first = typing.cast(Contact, records["contacts"][0])
     records["contacts"].append(
-        Contact(
-            key="customer:ACME2", code="ACME2", name=records["contacts"][0].name, is_customer=True
-        )  # type: ignore[attr-defined]
+        Contact(key="customer:ACME2", code="ACME2", name=first.name, is_customer=True)
     )
     records["invoices"].append(
         Invoice(
@@ -554,7 +554,7 @@ def updated() -> Dataset:
     records = basic()
     first, second, bill = records["invoices"]
     records["invoices"] = [
-        attrs.evolve(first, reference="PO 4411 (revised)"),
+        attrs.evolve(typing.cast(Invoice, first), reference="PO 4411 (revised)"),
         second,
         bill,
         Invoice(
@@ -566,7 +566,9 @@ def updated() -> Dataset:
             lines=(_line("4000", "75.00"),),
         ),
     ]
-    records["contacts"][1] = attrs.evolve(records["contacts"][1], email="ledger@brook.example")
+    records["contacts"][1] = attrs.evolve(
+        typing.cast(Contact, records["contacts"][1]), email="ledger@brook.example"
+    )
     records["manual_journals"] = []
     return records
 

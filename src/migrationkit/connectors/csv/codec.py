@@ -261,6 +261,7 @@ class EntityCodec:
     def allocation_rows(self, record: Record) -> list[list[str]]:
         if not self.has_allocations:
             return []
+        allocations: tuple[Allocation, ...] = getattr(record, "allocations", ())
         return [
             [
                 self.entity,
@@ -270,7 +271,7 @@ class EntityCodec:
                 money_text(a.amount),
                 a.date.isoformat() if a.date else "",
             ]
-            for a in record.allocations
+            for a in allocations
         ]
 
     # -- reading -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ _EVERYTHING = EntityCapabilities(
     extract=True,
     create=True,
     update=True,
-    removal={Removal.DELETE},
+    removal=frozenset({Removal.DELETE}),
     preserve_ids=True,
     batch_size=1000,
 )

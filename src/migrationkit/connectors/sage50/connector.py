@@ -404,12 +404,12 @@ class _Stage:
     def _spool_events(self, path: Path) -> None:
         files = {entity: (self.root / f"{entity}.pickle").open("wb") for entity in _SPOOLED}
         dumps = pickle.dumps
-        journal_rows: list[tuple[Any, Any, int, bytes]] = []
+        journal_rows: list[tuple[Any, ...]] = []
         live_groups: set[Any] = set()
         deleted_groups: set[Any] = set()
         try:
             for position, raw in enumerate(iter_transactions(path)):
-                entity = mapping.TRANSACTION_ENTITY.get(raw.get("type"))
+                entity = mapping.TRANSACTION_ENTITY.get(str(raw.get("type")))
                 number = raw.get("header_number")
                 if entity is None:
                     self.rejected.append(

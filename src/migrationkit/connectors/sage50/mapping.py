@@ -485,7 +485,7 @@ def _lines(raw: Mapping[str, Any], foreign: bool) -> tuple[DocumentLine, ...]:
 
 
 def _is_foreign(raw: Mapping[str, Any]) -> bool:
-    return raw.get("currency", BASE_CURRENCY) != BASE_CURRENCY
+    return bool(raw.get("currency", BASE_CURRENCY) != BASE_CURRENCY)
 
 
 def _document_fields(raw: Mapping[str, Any], ledger: str) -> dict[str, Any]:

@@ -90,7 +90,10 @@ def generate_sage50(
 
     try:
         options = GeneratorOptions(
-            seed=seed, transactions=transactions, history_mode=history_mode, defects=defects
+            seed=seed,
+            transactions=transactions,
+            history_mode=history_mode,
+            defects=list(defects),  # type: ignore[arg-type]
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

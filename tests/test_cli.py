@@ -140,8 +140,15 @@ def test_the_lifecycle_from_the_command_line(
 
     code, out, _ = run(["reconcile", source, target], capsys)
     assert code == 0 and "agree to the penny" in out
+    page = (tmp_path / ".migrationkit/reports/reconcile/reconciliation.html").read_text()
+    assert "Source and target agree to the penny" in page
+
+    code, out, _ = run(["migrate", source, target, "--reconcile"], capsys)
+    again = json.loads((tmp_path / ".migrationkit/reports/run-4/report.json").read_text())
+    assert again["reconciliation"]["ok"] is True
+    assert "Reconciliation" in (tmp_path / ".migrationkit/reports/run-4/report.html").read_text()
     code, out, _ = run(["runs"], capsys)
-    assert "run    3  full" in out
+    assert "run    3  full" in out and "run    4  full" in out
 
 
 def test_rollback_all_and_remigrate(

@@ -33,8 +33,16 @@ from .core.engine import Migration, SourceInvalid
 from .core.errors import ConfigError, MigrationKitError
 from .core.findings import Finding
 from .core.plugins import Connector, PluginRegistry
-from .core.reconcile import Reconciliation, reconcile
-from .core.report import Counts, Plan, RunReport, describe_counts, label, write_reports
+from .core.reconcile import Reconciliation
+from .core.report import (
+    Counts,
+    Plan,
+    RunReport,
+    describe_counts,
+    label,
+    write_reconciliation,
+    write_reports,
+)
 from .core.state import SQLiteStateStore
 
 __all__ = ["cli", "main"]
@@ -49,6 +57,8 @@ class _Context:
         self.quiet = quiet
         self.state = state
         self.config = config
+        self.skip_validation = False
+        self.reconcile_after = False
         self._registry: PluginRegistry | None = None
 
     @property
@@ -60,6 +70,10 @@ class _Context:
     def settings(
         self, source: str | None = None, target: str | None = None, **overrides: Any
     ) -> Settings:
+        if self.skip_validation:
+            overrides["validate"] = False
+        if self.reconcile_after:
+            overrides["reconcile"] = True
         return load_settings(
             self.config, source=source, target=target, state=self.state, overrides=overrides
         )
@@ -287,6 +301,31 @@ _report_opt = click.option(
 )
 
 
+def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every mode that writes takes: skip validation, reconcile afterwards."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            setattr(ctx.find_object(_Context), param.name or "", True)
+
+    command = click.option(
+        "--skip-validation",
+        "skip_validation",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="Do not validate the source first.",
+    )(command)
+    return click.option(
+        "--reconcile",
+        "reconcile_after",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="Reconcile source and target after the run and keep it in the report.",
+    )(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
@@ -431,7 +470,7 @@ def plan(
 @_target_arg
 @_report_opt
 @click.option("--sample", type=click.IntRange(min=1), help="Records per entity (default 20).")
-@click.option("--skip-validation", is_flag=True, help="Do not validate the source first.")
+@_run_options
 @pass_context
 def demo(
     ctx: _Context,
@@ -439,16 +478,9 @@ def demo(
     target: str | None,
     report_dir: str | None,
     sample: int | None,
-    skip_validation: bool,
 ) -> None:
     """Migrate a referentially closed sample of each entity."""
-    settings = ctx.settings(
-        source,
-        target,
-        report_dir=report_dir,
-        sample=sample,
-        validate=False if skip_validation else None,
-    )
+    settings = ctx.settings(source, target, report_dir=report_dir, sample=sample)
     _run_mode(ctx, settings, lambda m: m.demo(sample))
 
 
@@ -457,19 +489,16 @@ def demo(
 @_source_arg
 @_target_arg
 @_report_opt
-@click.option("--skip-validation", is_flag=True, help="Do not validate the source first.")
+@_run_options
 @pass_context
 def migrate(
     ctx: _Context,
     source: str | None,
     target: str | None,
     report_dir: str | None,
-    skip_validation: bool,
 ) -> None:
     """Migrate everything (a full run); what earlier runs moved is never duplicated."""
-    settings = ctx.settings(
-        source, target, report_dir=report_dir, validate=False if skip_validation else None
-    )
+    settings = ctx.settings(source, target, report_dir=report_dir)
     _run_mode(ctx, settings, lambda m: m.full())
 
 
@@ -478,19 +507,16 @@ def migrate(
 @_source_arg
 @_target_arg
 @_report_opt
-@click.option("--skip-validation", is_flag=True, help="Do not validate the source first.")
+@_run_options
 @pass_context
 def delta(
     ctx: _Context,
     source: str | None,
     target: str | None,
     report_dir: str | None,
-    skip_validation: bool,
 ) -> None:
     """Move only what changed at the source since the last successful run."""
-    settings = ctx.settings(
-        source, target, report_dir=report_dir, validate=False if skip_validation else None
-    )
+    settings = ctx.settings(source, target, report_dir=report_dir)
     _run_mode(ctx, settings, lambda m: m.delta())
 
 
@@ -547,7 +573,7 @@ def rollback(
 @_target_arg
 @_report_opt
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--skip-validation", is_flag=True, help="Do not validate the source first.")
+@_run_options
 @pass_context
 def remigrate(
     ctx: _Context,
@@ -555,12 +581,9 @@ def remigrate(
     target: str | None,
     report_dir: str | None,
     yes: bool,
-    skip_validation: bool,
 ) -> None:
     """Roll back everything the migration created, then migrate everything again."""
-    settings = ctx.settings(
-        source, target, report_dir=report_dir, validate=False if skip_validation else None
-    )
+    settings = ctx.settings(source, target, report_dir=report_dir)
     migration = _migration(ctx, settings, None)
     counts = migration.rollback_preview(None)
     if counts:
@@ -594,24 +617,12 @@ def reconcile_command(
     """Compare trial balance, receivables, payables and bank from both sides, to the penny."""
     settings = ctx.settings(source, target, report_dir=report_dir)
     migration = _migration(ctx, settings, None)
-    assert migration.source is not None
-    with migration.store.lock():
-        info = migration.store.migration(migration.source.identity(), migration.target.identity())
-    result = reconcile(
-        migration.source,
-        migration.target,
-        migration.store,
-        info.id,
-        entities=migration.entities(),
-        as_of=as_of.date() if as_of else None,
-    )
+    result = migration.reconcile(as_of.date() if as_of else None)
     _print_reconciliation(result)
-    folder = Path(report_dir or Path(settings.state).parent / "reports" / "reconcile")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reconciliation.json").write_text(
-        json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8"
+    folder = write_reconciliation(
+        result, report_dir or Path(settings.state).parent / "reports" / "reconcile"
     )
-    console.print(f"Reconciliation written to {folder / 'reconciliation.json'}")
+    console.print(f"Reconciliation written to {folder}/reconciliation.html and .json")
     if not result.ok:
         sys.exit(1)
 

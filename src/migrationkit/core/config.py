@@ -51,6 +51,7 @@ _MIGRATION_KEYS = {
     "validate",
     "entities",
     "batch_size",
+    "reconcile",
 }
 
 
@@ -154,6 +155,7 @@ def load_settings(
             entities=tuple(entities) if entities else None,
             batch_size=int(migration["batch_size"]) if migration.get("batch_size") else None,
             report_dir=migration.get("report_dir"),
+            reconcile=bool(migration.get("reconcile", False)),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[migration]: {exc}") from None

@@ -34,6 +34,7 @@ from .findings import Finding
 from .fingerprint import fingerprint
 from .model import ENTITY_ORDER, Record, Reference
 from .plugins import Connector
+from .reconcile import Reconciliation, reconcile
 from .report import Counts, EntityPlan, Plan, RunReport
 from .sampling import select_sample
 from .state import (
@@ -93,7 +94,8 @@ class MigrationOptions:
     (``{"tax_rates": {"T1": "GB_STANDARD"}}``): they are not created, and references to them
     resolve to the given target id. ``cutoff`` leaves out transactions dated after it;
     ``history_mode`` chooses how much moves (``records_only``, ``opening_balances`` or
-    ``full_history``).
+    ``full_history``). With ``reconcile`` every successful run ends with a reconciliation of
+    source against target, kept in its report.
     """
 
     sample: int = 20
@@ -106,6 +108,7 @@ class MigrationOptions:
     entities: tuple[str, ...] | None = None
     batch_size: int | None = None
     report_dir: str | None = None
+    reconcile: bool = False
 
     @history_mode.validator
     def _check_history(self, _attribute: object, value: str) -> None:
@@ -446,6 +449,28 @@ class Migration:
 
                     write_reports(state.report, self.options.report_dir)
 
+    def reconcile(self, as_of: dt.date | None = None) -> Reconciliation:
+        """Trial balance, receivables, payables and bank, source against target, explained."""
+        source = self._require_source()
+        with self.store.lock():
+            migration = self._migration(source.identity())
+        self.observer.note("Reconciling the source with what the target holds")
+        return reconcile(
+            source, self.target, self.store, migration.id, entities=self.entities(), as_of=as_of
+        )
+
+    def _reconciled(self, report: RunReport) -> RunReport:
+        """Attach a reconciliation to a successful run's report when asked to."""
+        if not self.options.reconcile or report.status != "succeeded" or self.source is None:
+            return report
+        report.reconciliation = self.reconcile()
+        self.store.finish_run(report.run_id, RunStatus.SUCCEEDED, report.to_dict())
+        if self.options.report_dir:
+            from .report import write_reports
+
+            write_reports(report, self.options.report_dir)
+        return report
+
     def _migration(self, source_identity: str | None) -> MigrationInfo:
         target_identity = self.target.identity()
         if source_identity is not None:
@@ -525,7 +550,7 @@ class Migration:
             for entity in self.entities():
                 self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
-        return state.report
+        return self._reconciled(state.report)
 
     def demo(self, sample: int | None = None) -> RunReport:
         """Migrate a sample of each entity, closed under references, chosen deterministically."""
@@ -549,7 +574,7 @@ class Migration:
                 )
                 self._load_entity(state, entity, records)
         assert state.report is not None
-        return state.report
+        return self._reconciled(state.report)
 
     def delta(self) -> RunReport:
         """Move what changed at the source since the last successful run, deletions included."""
@@ -577,7 +602,7 @@ class Migration:
             for entity in reversed(self.entities()):
                 self._remove_deleted(state, entity, since, complete)
         assert state.report is not None
-        return state.report
+        return self._reconciled(state.report)
 
     def _excluded(self, record: Record | Rejected) -> bool:
         cutoff = self.options.cutoff
@@ -1112,7 +1137,7 @@ class Migration:
             for entity in self.entities():
                 self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
-        return removed, state.report
+        return removed, self._reconciled(state.report)
 
 
 def _rejected(entity: str, item: Rejected) -> OutcomeRow:

@@ -275,6 +275,22 @@ def render_html(report: RunReport) -> str:
     )
 
 
+def render_reconciliation_html(result: Reconciliation) -> str:
+    """A self-contained page for a reconciliation on its own."""
+    return _templates().get_template("reconciliation.html.j2").render(rec=result)
+
+
+def write_reconciliation(result: Reconciliation, directory: str | Path) -> Path:
+    """Write ``reconciliation.json`` and ``reconciliation.html`` into ``directory``."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reconciliation.json").write_text(
+        json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
+    (folder / "reconciliation.html").write_text(render_reconciliation_html(result), "utf-8")
+    return folder
+
+
 def write_reports(report: RunReport, directory: str | Path) -> Path:
     """Write ``report.json``, ``errors.csv`` and ``report.html`` into ``directory``."""
     folder = Path(directory)

@@ -378,3 +378,55 @@ def test_deferred_records_are_built_only_when_their_digest_changed(store: SQLite
     assert [r.reference for r in target.rows["invoices"].values() if r.key == invoice.key] == [
         "changed"
     ]
+
+
+class _Snapshotting(MemorySource):
+    """A source that can say cheaply whether anything changed."""
+
+    def __init__(self, records: dict) -> None:  # type: ignore[type-arg]
+        super().__init__(records)
+        self.version = "v1"
+        self.extracted = 0
+
+    @hookimpl
+    def migrationkit_snapshot(self) -> str:
+        return self.version
+
+    @hookimpl
+    def migrationkit_extract(self, entity: str, since: object) -> Iterator[object]:
+        self.extracted += 1
+        return super().migrationkit_extract(entity, since)
+
+
+def test_a_run_over_an_unchanged_source_is_skipped_safely(store: SQLiteStateStore) -> None:
+    source = _Snapshotting(company())
+    migration, _s, _t = make(store, source)
+    first = migration.full()
+    source.extracted = 0
+    again = migration.full()
+    assert source.extracted == 0, "nothing was read: the source is what the last run moved"
+    assert again.totals().unchanged == first.totals().created
+    assert any("nothing is outstanding" in note for note in again.notes)
+    assert migration.delta().totals().unchanged == first.totals().created
+
+    source.version = "v2"  # the source changed: read it all again
+    source.replace(attrs.evolve(source.records["invoices"][0], reference="changed"))
+    assert migration.full().entities["invoices"].updated == 1
+    assert source.extracted > 0
+
+    migration.rollback()  # the target changed: the next full run must do the work again
+    source.extracted = 0
+    assert migration.full().totals().created == first.totals().created
+    assert source.extracted > 0
+
+
+def test_a_run_that_left_failures_is_never_skipped(store: SQLiteStateStore) -> None:
+    source = _Snapshotting(company())
+    migration, _s, target = make(store, source)
+    target.reject = lambda entity, record: "no" if record.key == "customer:BETA" else None
+    assert migration.full().totals().failed == 1
+    target.reject = lambda entity, record: None
+    source.extracted = 0
+    again = migration.full()
+    assert again.entities["contacts"].created == 1, "the failed record was retried"
+    assert source.extracted > 0

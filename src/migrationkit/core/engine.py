@@ -12,6 +12,8 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
+import importlib.metadata
+import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -74,6 +76,10 @@ HISTORY_MODES: dict[str, tuple[str, ...]] = {
 }
 LOAD_MODES = ("demo", "full", "delta", "remigrate")
 _REMOVAL_ORDER = (Removal.DELETE, Removal.VOID, Removal.ARCHIVE)
+try:
+    _VERSION = importlib.metadata.version("migrationkit")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
+    _VERSION = "0"
 _LOOKUP_CHUNK = 500
 _CACHE_LIMIT = 200_000
 
@@ -217,6 +223,7 @@ class _RunState:
     unresolved: int = 0
     notes: list[str] = attrs.field(factory=list)
     report: RunReport | None = None
+    snapshot: str | None = None
     started: float = attrs.field(factory=time.monotonic)
     watermark: str = attrs.field(
         factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -438,11 +445,13 @@ class Migration:
                     with contextlib.suppress(Exception):
                         connector.finish(context, status is RunStatus.SUCCEEDED)
                 state.report = self._report(state, status, error)
+                succeeded = status is RunStatus.SUCCEEDED
                 self.store.finish_run(
                     run.id,
                     status,
                     state.report.to_dict(),
-                    watermark=state.watermark if status is RunStatus.SUCCEEDED else None,
+                    watermark=state.watermark if succeeded else None,
+                    snapshot=state.snapshot if succeeded else None,
                 )
                 if self.options.report_dir:
                     from .report import write_reports
@@ -547,10 +556,61 @@ class Migration:
         self._refuse("full")
         self._validate_first()
         with self._run("full") as state:
-            for entity in self.entities():
-                self._load_entity(state, entity, source.extract(entity, deferred=True))
+            if not self._up_to_date(state):
+                for entity in self.entities():
+                    self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
         return self._reconciled(state.report)
+
+    def _snapshot(self) -> str | None:
+        """What the source holds and how this migration reads it, as one digest (or None)."""
+        assert self.source is not None
+        held = self.source.snapshot()
+        if held is None:
+            return None
+        options = self._options_summary() | {
+            "mappings": {e: dict(m) for e, m in sorted(self.options.mappings.items())},
+            "entities": self.entities(),
+            "version": _VERSION,
+            "target": self.target.name,
+        }
+        material = held + json.dumps(options, sort_keys=True, default=str)
+        return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+    def _up_to_date(self, state: _RunState) -> bool:
+        """Whether the last run already moved exactly what the source holds now.
+
+        True only when the previous run of this migration was a complete load that succeeded
+        with nothing skipped, failed or pending, over the same source snapshot and options:
+        running again could then change nothing.
+        """
+        state.snapshot = self._snapshot()
+        if state.snapshot is None:
+            return False
+        previous = [r for r in self.store.runs(state.migration.id) if r.id != state.run.id]
+        last = previous[-1] if previous else None
+        if (
+            last is None
+            or last.status is not RunStatus.SUCCEEDED
+            or last.mode not in ("full", "delta", "remigrate")
+            or last.snapshot != state.snapshot
+            or not last.summary
+            or self.store.pending(state.migration.id)
+        ):
+            return False
+        totals = last.summary.get("totals", {})
+        if any(totals.get(k) for k in ("skipped", "failed", "remaining")):
+            return False
+        for entity, counts in last.summary.get("entities", {}).items():
+            held = counts.get("extracted", 0) - counts.get("excluded", 0)
+            state.counts[entity].extracted = counts.get("extracted", 0)
+            state.counts[entity].excluded = counts.get("excluded", 0)
+            state.counts[entity].unchanged = held - counts.get("mapped", 0)
+        state.notes.append(
+            f"the source is exactly what run {last.id} migrated, and nothing is outstanding: "
+            "every record is unchanged"
+        )
+        return True
 
     def demo(self, sample: int | None = None) -> RunReport:
         """Migrate a sample of each entity, closed under references, chosen deterministically."""
@@ -591,18 +651,23 @@ class Migration:
         since = dt.datetime.fromisoformat(last.watermark) if last.watermark else None
         self._validate_first()
         with self._run("delta") as state:
-            self.store.start_seen()
-            complete: set[str] = set()
-            for entity in self.entities():
-                by_date = since is not None and source.capabilities(entity).modified_since
-                if not by_date:
-                    complete.add(entity)
-                records = source.extract(entity, since if by_date else None, deferred=True)
-                self._load_entity(state, entity, records, mark_seen=not by_date)
-            for entity in reversed(self.entities()):
-                self._remove_deleted(state, entity, since, complete)
+            if not self._up_to_date(state):
+                self._move_changes(state, since)
         assert state.report is not None
         return self._reconciled(state.report)
+
+    def _move_changes(self, state: _RunState, since: dt.datetime | None) -> None:
+        source = self._require_source()
+        self.store.start_seen()
+        complete: set[str] = set()
+        for entity in self.entities():
+            by_date = since is not None and source.capabilities(entity).modified_since
+            if not by_date:
+                complete.add(entity)
+            records = source.extract(entity, since if by_date else None, deferred=True)
+            self._load_entity(state, entity, records, mark_seen=not by_date)
+        for entity in reversed(self.entities()):
+            self._remove_deleted(state, entity, since, complete)
 
     def _excluded(self, record: Record | Rejected) -> bool:
         cutoff = self.options.cutoff

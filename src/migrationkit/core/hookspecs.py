@@ -157,6 +157,17 @@ class ConnectorSpecs:
         raise NotImplementedError  # pragma: no cover - a specification, never called
 
     @hookspec(firstresult=True)
+    def migrationkit_snapshot(self) -> str | None:
+        """Return a digest of everything the source would yield now, if that is cheap.
+
+        When it equals the digest of the last successful complete run (and nothing about the
+        migration changed since), the engine knows the run has nothing to do and skips it. A
+        file source can hash its bytes; return None when there is no cheap way.
+
+        Stops at first non-None result.
+        """
+
+    @hookspec(firstresult=True)
     def migrationkit_validate(self) -> Iterable[Finding]:
         """Check the source and yield every finding, errors and warnings alike.
 

@@ -219,6 +219,11 @@ class Connector:
             return iter(())
         return iter(self._call("migrationkit_extract_deleted", entity=entity, since=since))
 
+    def snapshot(self) -> str | None:
+        """The source's digest of everything it holds, or None when it offers none."""
+        value = self._hook.migrationkit_snapshot()
+        return str(value) if value is not None else None
+
     def validate(self) -> Iterator[Finding]:
         return iter(self._call("migrationkit_validate"))
 

@@ -81,6 +81,7 @@ class RunInfo:
     finished_at: str | None = None
     watermark: str | None = None
     summary: Mapping[str, Any] | None = None
+    snapshot: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -144,6 +145,7 @@ class StateStore(Protocol):
         status: RunStatus,
         summary: Mapping[str, Any],
         watermark: str | None = None,
+        snapshot: str | None = None,
     ) -> None: ...
     def runs(self, migration_id: int) -> list[RunInfo]: ...
     def run(self, run_id: int) -> RunInfo: ...
@@ -230,6 +232,10 @@ _SCHEMA.append(
     # version 3: the two secondary indexes cost more on every write than they saved on the rare
     # queries that used them (pending intents, reverse lookups); the primary key serves both.
     "DROP INDEX IF EXISTS id_map_pending; DROP INDEX IF EXISTS id_map_target;"
+)
+_SCHEMA.append(
+    # version 4: what the source held when a run succeeded, to skip runs with nothing to do
+    "ALTER TABLE runs ADD COLUMN snapshot TEXT;"
 )
 SCHEMA_VERSION = len(_SCHEMA)
 
@@ -361,15 +367,18 @@ class SQLiteStateStore:
         status: RunStatus,
         summary: Mapping[str, Any],
         watermark: str | None = None,
+        snapshot: str | None = None,
     ) -> None:
         with self._transaction():
             self._db.execute(
                 "UPDATE runs SET status=?, finished_at=?, summary=?, "
-                "watermark=COALESCE(?, watermark) WHERE id=?",
-                (status, _now(), json.dumps(summary, default=str), watermark, run_id),
+                "watermark=COALESCE(?, watermark), snapshot=COALESCE(?, snapshot) WHERE id=?",
+                (status, _now(), json.dumps(summary, default=str), watermark, snapshot, run_id),
             )
 
-    _RUN_COLUMNS = "id, migration_id, mode, status, started_at, finished_at, watermark, summary"
+    _RUN_COLUMNS = (
+        "id, migration_id, mode, status, started_at, finished_at, watermark, summary, snapshot"
+    )
 
     @staticmethod
     def _run_row(row: Sequence[Any]) -> RunInfo:
@@ -382,6 +391,7 @@ class SQLiteStateStore:
             finished_at=row[5],
             watermark=row[6],
             summary=json.loads(row[7]) if row[7] else None,
+            snapshot=row[8],
         )
 
     def run(self, run_id: int) -> RunInfo:

@@ -121,6 +121,13 @@ class Sage50Source:
         return "sage50-json:" + "|".join(str(p) for p in parts)
 
     @hookimpl
+    def migrationkit_snapshot(self) -> str:
+        """A digest of the file's bytes and of how this version maps them."""
+        with self.path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "blake2b")
+        return f"sage50-json/{mapping.MAPPING_VERSION}/{digest.hexdigest()[:32]}"
+
+    @hookimpl
     def migrationkit_finish(self, run: object, success: bool) -> bool:
         if self._stage is not None:
             self._stage.close()

@@ -15,7 +15,7 @@ import hashlib
 import importlib.metadata
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -220,6 +220,7 @@ class _RunState:
     resolver: _Resolver
     counts: defaultdict[str, Counts] = attrs.field(factory=lambda: defaultdict(Counts))
     problems: dict[Reference, str] = attrs.field(factory=dict)
+    seen_created: Counter[str] = attrs.field(factory=Counter)
     unresolved: int = 0
     notes: list[str] = attrs.field(factory=list)
     report: RunReport | None = None
@@ -658,7 +659,6 @@ class Migration:
 
     def _move_changes(self, state: _RunState, since: dt.datetime | None) -> None:
         source = self._require_source()
-        self.store.start_seen()
         complete: set[str] = set()
         for entity in self.entities():
             by_date = since is not None and source.capabilities(entity).modified_since
@@ -739,8 +739,6 @@ class Migration:
                 counts.excluded += 1
             else:
                 records.append(item)
-        if mark_seen:
-            self.store.mark_seen(entity, [r.key for r in records] + [d.key for d in deferred])
         digests: dict[str, str] = {}
         run_id = state.run.id
         if deferred:
@@ -749,6 +747,8 @@ class Migration:
             )
             for announced in deferred:
                 known = settled.get(announced.key)
+                if mark_seen and known is not None and known[1] is not None:
+                    state.seen_created[entity] += known[0] == announced.digest
                 if known is not None and known[0] == announced.digest:
                     # The source form is byte for byte what was last written: nothing to build.
                     if known[1] != run_id and known[2] != run_id:
@@ -764,6 +764,11 @@ class Migration:
                     records.append(loaded)
                     digests[loaded.key] = announced.digest
         entries = self.store.lookup(state.migration.id, entity, [r.key for r in records])
+        if mark_seen:
+            # Counted so that a delta can tell, without listing keys, that nothing vanished.
+            state.seen_created[entity] += sum(
+                1 for e in entries.values() if e.state == "active" and e.created_run is not None
+            )
         writes = self._changes(state, entity, caps, records, entries, outcomes, digests)
         if writes:
             self._queue(state, entity, caps, writes, batch, batch_keys, flush, limit, outcomes)
@@ -1063,7 +1068,18 @@ class Migration:
             for e in self.store.lookup(state.migration.id, entity, sorted(keys)).values()
             if e.state == "active" and e.created_run is not None
         ]
-        if entity in complete:
+        if entity in complete and state.seen_created[entity] < self.store.count_created(
+            state.migration.id, entity
+        ):
+            # Some record this migration created was not seen: find which, by key.
+            self.store.start_seen()
+            seen_keys: list[str] = []
+            for item in source.extract(entity, deferred=True):
+                seen_keys.append(item.key)
+                if len(seen_keys) >= _LOOKUP_CHUNK:
+                    self.store.mark_seen(entity, seen_keys)
+                    seen_keys = []
+            self.store.mark_seen(entity, seen_keys)
             seen = {e.source_key for e in entries}
             entries.extend(
                 e

@@ -167,6 +167,7 @@ class StateStore(Protocol):
     def start_seen(self) -> None: ...
     def mark_seen(self, entity: str, keys: Sequence[str]) -> None: ...
     def vanished(self, migration_id: int, entity: str) -> list[IdEntry]: ...
+    def count_created(self, migration_id: int, entity: str) -> int: ...
     def outcomes(self, run_id: int, kinds: Iterable[Outcome]) -> Iterator[OutcomeRow]: ...
     def latest_problems(self, migration_id: int) -> dict[tuple[str, str], OutcomeRow]: ...
     def close(self) -> None: ...
@@ -640,6 +641,15 @@ class SQLiteStateStore:
         self._db.executemany(
             "INSERT OR IGNORE INTO temp.seen VALUES (?, ?)", [(entity, k) for k in keys]
         )
+
+    def count_created(self, migration_id: int, entity: str) -> int:
+        """How many records of ``entity`` this migration created that are on the target."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM id_map WHERE migration_id=? AND entity=? AND state='active' "
+            "AND created_run IS NOT NULL",
+            (migration_id, entity),
+        ).fetchone()
+        return int(row[0])
 
     def vanished(self, migration_id: int, entity: str) -> list[IdEntry]:
         """Records this migration created that the extraction no longer saw."""

@@ -589,18 +589,25 @@ class _RawRows:
                 yield pending
 
     def groups(
-        self, begin: int, end: int | None, owner: Any
+        self, begin: int, end: int | None, owner: Any, width: int = 2
     ) -> Iterator[tuple[tuple[str, str], bytes]]:
-        """Consecutive rows of one record, as ``(owner, raw bytes)``."""
+        """Consecutive rows of one record, as ``(owner, raw bytes)``.
+
+        ``owner`` reads the first ``width`` fields of a row; only those are decoded.
+        """
         current: tuple[str, str] | None = None
         chunk: list[bytes] = []
+        delimiter = self.delimiter.encode()
         for raw in self.rows(begin, end):
             if not raw.strip():
                 continue
             if b'"' in raw:
                 fields = next(csv.reader([raw.decode("utf-8")], delimiter=self.delimiter))
             else:
-                fields = raw.rstrip(b"\r\n").decode("utf-8").split(self.delimiter)
+                fields = [
+                    part.decode("utf-8")
+                    for part in raw.rstrip(b"\r\n").split(delimiter, width)[:width]
+                ]
             who = owner(fields)
             if chunk and who != current:
                 yield current, b"".join(chunk)  # type: ignore[misc]

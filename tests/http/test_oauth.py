@@ -129,12 +129,19 @@ def test_two_processes_refreshing_at_once_burn_no_refresh_token(tmp_path: Path) 
     assert saved is not None and saved.refresh_token == "r2"
 
 
-def test_login_exchanges_the_code_from_the_local_redirect(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "authorize_url",
+    ["https://login.example.test/authorize", "https://login.example.test/authorize?tenant=any"],
+)
+def test_login_exchanges_the_code_from_the_local_redirect(
+    tmp_path: Path, authorize_url: str
+) -> None:
     oauth = session(tmp_path / "t.json")
     shown: list[str] = []
 
     def browser(url: str) -> None:
         shown.append(url)
+        assert url.count("?") == 1
         query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
 
         def visit() -> None:
@@ -150,7 +157,7 @@ def test_login_exchanges_the_code_from_the_local_redirect(tmp_path: Path) -> Non
         mock.post(TOKEN_URL, json={"access_token": "a", "refresh_token": "r", "expires_in": 300})
         tokens = login(
             oauth,
-            authorize_url="https://login.example.test/authorize",
+            authorize_url=authorize_url,
             scopes="s",
             port=18765,
             show=browser,

@@ -57,3 +57,18 @@ def test_server_counts_and_pauses_are_respected() -> None:
 
 def test_scaled_limits_run_time_faster() -> None:
     assert Limits(per_minute=60).scaled(100).minute == pytest.approx(0.6)
+
+
+def test_calls_counted_from_server_headers_expire_in_time_order() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(Limits(per_minute=10), clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        with limiter.slot():
+            pass
+    clock.now = 50.0
+    # The server says the window is full: five calls we did not make were made just now.
+    limiter.observe(minute_remaining=0, day_remaining=None)
+    with limiter.slot():
+        pass
+    # Our own five calls from t=0 leave the window at t=60; the next call waits only until then.
+    assert clock.now == pytest.approx(60.0)

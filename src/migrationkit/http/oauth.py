@@ -257,7 +257,8 @@ def login(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        show(f"{authorize_url}?{urllib.parse.urlencode(params)}")
+        joiner = "&" if urllib.parse.urlsplit(authorize_url).query else "?"
+        show(f"{authorize_url}{joiner}{urllib.parse.urlencode(params)}")
         if not done.wait(timeout):
             raise AuthError("no login arrived at the local redirect in time; try again")
     finally:

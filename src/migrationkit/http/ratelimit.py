@@ -111,14 +111,16 @@ class RateLimiter:
         """Align our windows with the server's own count of what remains."""
         with self._lock:
             now = self._clock()
+            # Calls we did not count (another process, our own retries) are counted as made
+            # now: at the newest end, so the window stays in time order and expires them on time.
             if minute_remaining is not None and self.limits.per_minute is not None:
                 used = self.limits.per_minute - minute_remaining
                 while len(self._minute) < used:
-                    self._minute.appendleft(now)
+                    self._minute.append(now)
             if day_remaining is not None and self.limits.per_day is not None:
                 used = self.limits.per_day - day_remaining
                 while len(self._day) < used:
-                    self._day.appendleft(now)
+                    self._day.append(now)
 
 
 def _human(seconds: float) -> str:

@@ -16,6 +16,8 @@ from migrationkit import (
     CapabilityError,
     Finding,
     Interrupted,
+    LoadRequest,
+    LoadResult,
     Migration,
     MigrationOptions,
     Problem,
@@ -149,6 +151,40 @@ def test_mapped_records_are_not_created_and_references_resolve_to_them(
     assert stored.lines[0].tax_rate == "VAT-STD"
     undone = migration.rollback()
     assert undone.entities["tax_rates"].deleted == 1, "a mapped record is never removed"
+
+
+class _Adopting(MemoryTarget):
+    """A target whose chart already holds every ledger account: it matches, never creates."""
+
+    @hookimpl
+    def migrationkit_load(
+        self, entity: str, requests: Sequence[LoadRequest], refs: References
+    ) -> list[LoadResult]:
+        if entity != "ledger_accounts":
+            return super().migrationkit_load(entity, requests, refs)
+        return [
+            LoadResult(ok=True, existing=True, target_id=f"chart-{r.record.key}") for r in requests
+        ]
+
+
+def test_records_the_target_already_held_are_mapped_and_never_removed(
+    store: SQLiteStateStore,
+) -> None:
+    migration, source, target = make(store, target=_Adopting())
+    report = migration.full()
+    accounts = len(source.records["ledger_accounts"])
+    assert report.entities["ledger_accounts"].mapped == accounts
+    assert created(report, "ledger_accounts") == 0
+    stored = next(iter(target.rows["manual_journals"].values()))
+    assert stored.lines[0].account.startswith("chart-"), "references resolve to the matched ids"
+    again = migration.full()
+    assert again.entities["ledger_accounts"].unchanged == accounts
+    undone = migration.rollback()
+    assert "ledger_accounts" not in target.removed
+    assert (
+        undone.entities.get("ledger_accounts") is None
+        or not undone.entities["ledger_accounts"].deleted
+    )
 
 
 def test_cutoff_and_history_mode_decide_what_moves(store: SQLiteStateStore) -> None:

@@ -114,9 +114,13 @@ class LoadResult:
 
     A rejected record is ``ok=False`` with a ``reason`` code and a ``message`` in the user's
     terms, plus the target's own ``response`` for the error report. It is never an exception.
+    ``existing`` says the target already held the record and matched it rather than creating
+    it (a chart account every new business has): it is recorded as mapped, and a rollback
+    never removes it.
     """
 
     ok: bool
+    existing: bool = False
     target_id: str | None = None
     reason: str | None = None
     message: str | None = None

@@ -1027,11 +1027,15 @@ class Migration:
             if result.ok:
                 created = pending.operation is Operation.CREATE
                 target_id = result.target_id or request.target_id
+                if result.existing:
+                    kind = Outcome.MAPPED
+                else:
+                    kind = Outcome.CREATED if created else Outcome.UPDATED
                 outcomes.append(
                     OutcomeRow(
                         entity=entity,
                         source_key=key,
-                        outcome=Outcome.CREATED if created else Outcome.UPDATED,
+                        outcome=kind,
                         target_id=target_id,
                         fingerprint=pending.fingerprint,
                         digest=pending.digest,
@@ -1145,7 +1149,8 @@ class Migration:
                             source_key=entry.source_key,
                             outcome=Outcome.DELETED,
                             reason=str(result.action) if result.action else None,
-                            message=f"{why}; {result.action or 'removed'} on the target",
+                            message=f"{why}; "
+                            + (result.message or f"{result.action or 'removed'} on the target"),
                             target_id=entry.target_id,
                         )
                     )

@@ -619,7 +619,8 @@ class SQLiteStateStore:
             "source_digest, state) VALUES (?, ?, ?, ?, ?, ?, 'active') "
             "ON CONFLICT (migration_id, entity, source_key) DO UPDATE SET "
             "target_id=excluded.target_id, fingerprint=excluded.fingerprint, "
-            "source_digest=excluded.source_digest, state='active'",
+            "source_digest=excluded.source_digest, state='active', pending_op=NULL, "
+            "pending_fingerprint=NULL, pending_run=NULL, attempt=NULL",
             mapped,
         )
         db.executemany(

@@ -6,10 +6,11 @@ from decimal import Decimal as D
 
 import attrs
 from hypothesis import given
+from hypothesis import strategies as st
 
 from factories import company, line, sales_invoice
 from migrationkit import Record, fingerprint
-from migrationkit.core.fingerprint import canonical_text
+from migrationkit.core.fingerprint import _decimal, canonical_text
 from strategies import ANY_RECORD
 
 
@@ -70,3 +71,14 @@ def test_every_field_of_every_entity_counts() -> None:
                 else:
                     continue
                 assert fingerprint(changed) != fingerprint(record), (record.entity, field.name)
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([D("0E-8"), D("-0.00"), D("1E+2"), D("-1.2300E+5"), D("100"), D("0.10")])
+)
+def test_amount_text_is_the_exact_plain_form_without_trailing_zeros(value: D) -> None:
+    plain = format(value, "f")  # exact: no context rounding, unlike Decimal.normalize()
+    if "." in plain:
+        plain = plain.rstrip("0").rstrip(".")
+    assert _decimal(value) == ("0" if plain in ("0", "-0") else plain)

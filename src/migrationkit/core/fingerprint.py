@@ -32,9 +32,16 @@ _ENCODERS: dict[type, _Encoder] = {}
 
 
 def _decimal(value: Decimal) -> str:
-    if not value:
-        return "0"
-    return format(value.normalize(), "f")
+    """Exact plain text with no trailing zeros: ``1.50``, ``1.5`` and ``1.500`` alike.
+
+    No context rounding (``Decimal.normalize`` would round past 28 digits).
+    """
+    text = str(value)
+    if "E" in text:
+        text = format(value, "f")  # exponent form (``1E+2``, ``0E-8``): rare
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def _any(value: Any) -> str:
@@ -60,8 +67,12 @@ def _any(value: Any) -> str:
     raise TypeError(f"cannot fingerprint {value!r}")
 
 
+def _enum_text(value: Any) -> str:
+    return repr(str(getattr(value, "value", value)))
+
+
 def _expression(name: str, tp: Any, helpers: dict[str, Any]) -> str:
-    """Python source that serialises ``v.<name>`` of type ``tp``."""
+    """Python source that serialises ``v.<name>`` of type ``tp``, without double quotes."""
     access = f"v.{name}"
     optional = False
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
@@ -80,7 +91,7 @@ def _expression(name: str, tp: Any, helpers: dict[str, Any]) -> str:
         body = f"{access}.isoformat()"
     elif isinstance(tp, type) and issubclass(tp, enum.Enum):
         # By value, as text: an enum member and its plain value fingerprint alike.
-        body = f"repr(str(getattr({access}, 'value', {access})))"
+        body = f"_enum_text({access})"
     elif typing.get_origin(tp) is tuple:
         (inner, _ellipsis) = typing.get_args(tp)
         helper = f"_enc_{inner.__name__}" if attrs.has(inner) else "_any"
@@ -102,13 +113,15 @@ def _encoder_for(cls: type) -> _Encoder:
     if encoder is not None:
         return encoder
     hints = attrs.resolve_types(cls)
-    helpers: dict[str, Any] = {"_decimal": _decimal, "_any": _any}
+    helpers: dict[str, Any] = {"_decimal": _decimal, "_any": _any, "_enum_text": _enum_text}
     parts = [
         _expression(field.name, field.type, helpers)
         for field in attrs.fields(hints)
         if field.name != "key"
     ]
-    source = "def encode(v):\n    return '{' + " + " + ',' + ".join(parts or ["''"]) + " + '}'\n"
+    # One f-string: the pieces are joined in a single step, with no intermediate strings.
+    body = ",".join("{" + part + "}" for part in parts)
+    source = f'def encode(v):\n    return f"{{{{{body}}}}}"\n'
     namespace: dict[str, Any] = dict(helpers)
     exec(compile(source, f"<fingerprint of {cls.__name__}>", "exec"), namespace)
     encoder = typing.cast(_Encoder, namespace["encode"])

@@ -156,17 +156,44 @@ def _optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
+def _same(value: str) -> str:
+    return value
+
+
+def _iso(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _enum_value(value: enum.Enum) -> str:
+    return str(value.value)
+
+
+# The same conversions as Python expressions of ``x``, inlined by the compiled row encoders.
+_INLINE: dict[Any, str] = {
+    _same: "{x}",
+    money_text: "format({x}, 'f')",
+    _iso: "{x}.isoformat()",
+    _bool_text: "('true' if {x} else 'false')",
+    _enum_value: "str({x}.value)",
+    str: "str({x})",
+}
+
+
 def _scalar_codec(tp: Any, scalars: Scalars) -> tuple[Encoder, Decoder]:
     if tp is str:
-        return (lambda v: v), (lambda s: s)
+        return _same, _same
     if tp is Decimal:
         return money_text, scalars.decimal
     if tp is bool:
-        return (lambda v: "true" if v else "false"), _bool
+        return _bool_text, _bool
     if tp is int:
         return str, _int
     if tp is dt.date:
-        return (lambda v: v.isoformat()), scalars.date
+        return _iso, scalars.date
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         enum_type = tp
 
@@ -177,7 +204,7 @@ def _scalar_codec(tp: Any, scalars: Scalars) -> tuple[Encoder, Decoder]:
                 allowed = ", ".join(str(m.value) for m in enum_type)
                 raise MappingError(f"{text!r} is not one of {allowed}") from None
 
-        return (lambda v: str(v.value)), decode_enum
+        return _enum_value, decode_enum
     if tp == tuple[TrackingAssignment, ...]:
         return _encode_tracking, _decode_tracking
     raise TypeError(f"no CSV cell format for {tp!r}")
@@ -331,9 +358,13 @@ def _row_encoder(columns: Sequence[_Column], name: str) -> Callable[[Any], list[
     namespace: dict[str, Any] = {}
     cells = []
     for n, column in enumerate(columns):
-        namespace[f"e{n}"] = column.encode
         access = "v." + ".".join(column.path)
-        cells.append(f"('' if ({access}) is None else e{n}({access}))")
+        inline = _INLINE.get(column.encode)
+        if inline is None:
+            namespace[f"e{n}"] = column.encode
+            inline = f"e{n}({{x}})"
+        cell = inline.replace("{x}", f"x{n}")
+        cells.append(f"('' if (x{n} := {access}) is None else {cell})")
     source = "def encode(v):\n    return [" + ", ".join(cells) + "]\n"
     exec(compile(source, f"<csv {name}>", "exec"), namespace)
     return typing.cast(Callable[[Any], list[str]], namespace["encode"])

@@ -271,10 +271,15 @@ class CsvConnector:
         results = []
         # Without mappings every reference resolves to its own key: nothing to translate.
         translate = any(refs.mapped(e) for e in ENTITY_ORDER)
+        records = []
+        updated = []
         for request in requests:
             record = _as_target(request.record, refs) if translate else request.record
-            writer.write(entity, codec, record, update=request.operation is Operation.UPDATE)
+            records.append(record)
+            if request.operation is Operation.UPDATE:
+                updated.append(record.key)
             results.append(LoadResult(ok=True, target_id=record.key))
+        writer.write(entity, codec, records, updated=updated)
         writer.commit()
         return results
 
@@ -426,23 +431,35 @@ class _Writer:
         self._handles[name] = handle
         return handle
 
-    def write(self, entity: str, codec: EntityCodec, record: Record, *, update: bool) -> None:
+    def write(
+        self,
+        entity: str,
+        codec: EntityCodec,
+        records: Sequence[Record],
+        *,
+        updated: Sequence[str] = (),
+    ) -> None:
+        """Append the rows of ``records`` (one batch, encoded together) and log the updates."""
         handle = self._handle(entity, codec.header)
         buffer = io.StringIO()
-        csv.writer(buffer, delimiter=self.delimiter).writerows(codec.rows(record))
+        rows = csv.writer(buffer, delimiter=self.delimiter)
+        encode = codec.rows
+        for record in records:
+            rows.writerows(encode(record))
         handle.write(buffer.getvalue())
         self._dirty.add(entity)
-        allocation_rows = codec.allocation_rows(record)
-        if allocation_rows:
-            alloc = self._handle(ALLOCATIONS, ALLOCATION_COLUMNS)
+        if codec.has_allocations:
             buffer = io.StringIO()
-            csv.writer(buffer, delimiter=self.delimiter).writerows(allocation_rows)
-            alloc.write(buffer.getvalue())
-            self._dirty.add(ALLOCATIONS)
-        if update:
-            self._log_change("U", entity, record.key)
+            rows = csv.writer(buffer, delimiter=self.delimiter)
+            for record in records:
+                rows.writerows(codec.allocation_rows(record))
+            if buffer.tell():
+                self._handle(ALLOCATIONS, ALLOCATION_COLUMNS).write(buffer.getvalue())
+                self._dirty.add(ALLOCATIONS)
+        for key in updated:
+            self._log_change("U", entity, key)
         if entity in self._keys:
-            self._keys[entity].add(record.key)
+            self._keys[entity].update(record.key for record in records)
 
     def remove(self, entity: str, key: str) -> None:
         self._log_change("D", entity, key)

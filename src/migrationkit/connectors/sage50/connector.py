@@ -12,9 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import pickle
-import re
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -28,7 +26,7 @@ from migrationkit.core.findings import Finding
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import Record
 
-from . import mapping
+from . import mapping, spool
 from .reader import iter_transactions, read_sections
 
 __all__ = ["Sage50Source"]
@@ -37,6 +35,20 @@ _MAPPING_ERRORS = (MappingError, KeyError, TypeError, ValueError, IndexError, Ar
 _SPOOLED = ("invoices", "refunds", "credit_notes", "payments", "bank_transactions")
 _TRANSFER_OR_JOURNAL = ("manual_journals", "bank_transfers")
 _TARGET_FIRST = {"SI": 0, "SP": 0, "PI": 0, "PR": 0}
+
+#: From this size on, the trail is indexed by a second process while this one loads.
+PARALLEL_FROM_BYTES = 16 * 1024 * 1024
+
+
+def _flag(value: bool | str, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(f"sage50-json option {name} must be true or false, not {value!r}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -48,13 +60,20 @@ def _describe(exc: BaseException) -> str:
 class Sage50Source:
     """Reads one Sage 50 company exported as sage50-json 1.0."""
 
-    def __init__(self, location: str | None = None, *, path: str | None = None) -> None:
+    def __init__(
+        self,
+        location: str | None = None,
+        *,
+        path: str | None = None,
+        parallel: bool | str = True,
+    ) -> None:
         chosen = path or location
         if not chosen:
             raise ConfigError("sage50-json needs the export file: sage50-json:PATH/TO/company.json")
         self.path = Path(chosen).expanduser()
         if not self.path.is_file():
             raise SourceError(f"{self.path} does not exist or is not a file")
+        self.parallel = _flag(parallel, "parallel")
         self._sections: dict[str, Any] | None = None
         self._stage: _Stage | None = None
         self._stamp: tuple[int, int] | None = None
@@ -105,7 +124,7 @@ class Sage50Source:
                 *self._opening.get("customer_open_items", ()),
                 *self._opening.get("supplier_open_items", ()),
             ]
-            self._stage = _Stage(self.path, open_items)
+            self._stage = _Stage(self.path, open_items, parallel=self.parallel)
         return self._stage
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -264,153 +283,104 @@ class Sage50Source:
         yield from records
 
 
-_TYPE = re.compile(rb'"type":\s*"([A-Z]{2})"')
-_NUMBER = re.compile(rb'"header_number":\s*(\d+)')
-_GROUP = re.compile(rb'"journal_group":\s*(\d+)')
-_DELETED = re.compile(rb'"deleted":\s*true')
-
-
-class _Layout(Exception):
-    """The audit trail is not one transaction per line: read it with the JSON parser."""
-
-
 class _Stage:
     """The audit trail of one file, read once and spooled per entity.
 
     Exports written one transaction per line (as the generator and our exporter write them)
     take a fast path: each line is filed under its entity by a look at its type, and parsed
-    only when its entity is read. A JSON string cannot hold an unescaped quote, so a match of
-    ``"type":"SI"`` is always the header's own key. Any other layout is parsed as a JSON stream.
+    only when its entity is read (see :mod:`.spool`; on a large file a second process does
+    the filing while invoices already load). A JSON string cannot hold an unescaped quote, so
+    a match of ``"type":"SI"`` is always the header's own key. Any other layout is parsed as a
+    JSON stream.
     """
 
-    def __init__(self, path: Path, open_items: list[Mapping[str, Any]]) -> None:
+    def __init__(self, path: Path, open_items: list[Mapping[str, Any]], *, parallel: bool) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="migrationkit-sage50-")
         self.root = Path(self._dir.name)
-        self.deleted: dict[str, list[str]] = {}
-        self.rejected: list[tuple[int, Mapping[str, Any], str]] = []
-        self._open_items = open_items
+        self.path = path
+        self._open_numbers = [
+            n for n in (item.get("header_number") for item in open_items) if isinstance(n, int)
+        ]
+        self._trail: spool.Trail | None = None
         self._source: Any = None
         self._journals = sqlite3.connect(self.root / "journals.db")
         self._journals.execute("PRAGMA journal_mode=OFF")
         self._journals.execute("PRAGMA synchronous=OFF")
         self.layout = "lines"
-        try:
-            self._reset()
-            self._spool_lines(path)
-        except _Layout:
-            self.layout = "events"
-            self._reset()
-            self._spool_events(path)
+        self._worker: spool.TrailWorker | None = None
+        spool.create_journal_table(self._journals)
+        if parallel and path.stat().st_size >= PARALLEL_FROM_BYTES:
+            try:
+                self._worker = spool.TrailWorker(path, self.root, self._open_numbers)
+            except OSError:
+                self._worker = None  # no second process here: index in this one
+        if self._worker is None:
+            self._index_here()
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
         if self._source is not None:
             self._source.close()
         self._journals.close()
         self._dir.cleanup()
 
-    def _reset(self) -> None:
-        self.index = mapping.TargetIndex()
-        for item in self._open_items:
-            number = item.get("header_number")
-            if isinstance(number, int):
-                self.index.add(number, "open_items")
-        self.deleted.clear()
-        self.rejected.clear()
-        self._journals.execute("DROP TABLE IF EXISTS line")
-        # Journal lines by group: in the line layout an index entry with the facts that tell a
-        # transfer from a journal; in the stream layout the pickled header (``raw``).
-        self._journals.execute(
-            "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, start INTEGER, "
-            "length INTEGER, digest TEXT, kind TEXT, nominal TEXT, net TEXT, department INTEGER, "
-            "raw BLOB)"
-        )
+    # -- indexing ------------------------------------------------------------------------------
 
-    def _spool_lines(self, path: Path) -> None:
-        """Index the trail: where each transaction is, its header number and its digest."""
-        files = {entity: (self.root / f"{entity}.index").open("w") for entity in _SPOOLED}
-        journal_rows: list[tuple[Any, ...]] = []
-        live_groups: set[Any] = set()
-        deleted_groups: set[Any] = set()
-        entities = mapping.TRANSACTION_ENTITY
+    def _index_here(self) -> None:
+        """Index the trail in this process, in whichever layout it is written."""
+        spool.create_journal_table(self._journals)
         try:
-            with path.open("rb") as handle:
-                offset = _seek_trail(handle)
-                position = -1
-                for line in handle:
-                    start, offset = offset, offset + len(line)
-                    text = line.strip()
-                    if text.startswith(b"]"):
-                        break
-                    if not text:
-                        continue
-                    position += 1
-                    start += len(line) - len(line.lstrip())
-                    if text.endswith(b","):
-                        text = text[:-1]
-                    if not _one_object(text):
-                        raise _Layout
-                    found = _TYPE.search(text)
-                    entity = entities.get(found.group(1).decode()) if found else None
-                    if entity is None:
-                        self.rejected.append((position, _loose(text), _unknown_type(text)))
-                        continue
-                    deleted = (b'"deleted":true' in text) or (
-                        b'"deleted"' in text and _DELETED.search(text) is not None
-                    )
-                    digest = hashlib.blake2b(text, digest_size=16, key=_DIGEST_KEY).hexdigest()
-                    if entity == "manual_journals":
-                        group_match = _GROUP.search(text)
-                        group = int(group_match.group(1)) if group_match else None
-                        if deleted:
-                            deleted_groups.add(group)
-                            continue
-                        live_groups.add(group)
-                        journal_rows.append(
-                            (
-                                group,
-                                _header(text)[0],
-                                position,
-                                start,
-                                len(text),
-                                digest,
-                                *_journal_facts(text),
-                            )
-                        )
-                        if len(journal_rows) >= 5000:
-                            self._insert_journals(journal_rows)
-                        continue
-                    header, allocations = _header(text)
-                    if deleted:
-                        self.deleted.setdefault(entity, []).append(str(header))
-                        continue
-                    if entity in ("invoices", "refunds") and header is not None:
-                        self.index.add(header, entity)
-                    files[entity].write(
-                        f"{position}\t{start}\t{len(text)}\t{header}\t{digest}\t"
-                        f"{','.join(map(str, allocations))}\n"
-                    )
-        finally:
-            for spool in files.values():
-                spool.close()
-        self._insert_journals(journal_rows)
-        self._journals_gone(deleted_groups, live_groups)
-        self._source = path.open("rb")
+            self.layout = "lines"
+            self._trail = spool.index_trail(
+                self.path, self.root, self._journals, self._open_numbers
+            )
+        except spool.Layout:
+            self.layout = "events"
+            spool.create_journal_table(self._journals)
+            self._trail = self._spool_events(self.path)
+        self._open_source()
 
-    def _insert_journals(self, rows: list[Any]) -> None:
-        """Write the buffered journal lines and empty the buffer."""
-        if rows:
-            padded = [(*row, None) if len(row) == 10 else row for row in rows]
-            self._journals.executemany("INSERT INTO line VALUES (?,?,?,?,?,?,?,?,?,?,?)", padded)
-            rows.clear()
+    def _open_source(self) -> None:
+        if self.layout == "lines" and self._source is None:
+            self._source = self.path.open("rb")
 
-    def _journals_gone(self, deleted_groups: set[Any], live_groups: set[Any]) -> None:
-        gone = [str(g) for g in sorted(deleted_groups - live_groups, key=str)]
-        for entity in _TRANSFER_OR_JOURNAL:
-            self.deleted[entity] = gone
+    def _ready(self) -> spool.Trail:
+        """The whole trail's index, waiting for the worker if it is still at work."""
+        if self._trail is None:
+            worker = self._worker
+            assert worker is not None
+            try:
+                self._trail = worker.finish()
+                self._open_source()
+            except (spool.Layout, spool.WorkerFailed):
+                self._index_here()
+            finally:
+                worker.stop()
+                self._worker = None
+        assert self._trail is not None
+        return self._trail
 
-    def _spool_events(self, path: Path) -> None:
+    @property
+    def index(self) -> mapping.TargetIndex:
+        return self._ready().index
+
+    @property
+    def deleted(self) -> dict[str, list[str]]:
+        return self._ready().deleted
+
+    @property
+    def rejected(self) -> list[tuple[int, Mapping[str, Any], str]]:
+        return self._ready().rejected
+
+    def _spool_events(self, path: Path) -> spool.Trail:
         files = {entity: (self.root / f"{entity}.pickle").open("wb") for entity in _SPOOLED}
         dumps = pickle.dumps
+        index = mapping.TargetIndex()
+        for open_number in self._open_numbers:
+            index.add(open_number, "open_items")
+        trail = spool.Trail(index=index)
         journal_rows: list[tuple[Any, ...]] = []
         live_groups: set[Any] = set()
         deleted_groups: set[Any] = set()
@@ -419,7 +389,7 @@ class _Stage:
                 entity = mapping.TRANSACTION_ENTITY.get(str(raw.get("type")))
                 number = raw.get("header_number")
                 if entity is None:
-                    self.rejected.append(
+                    trail.rejected.append(
                         (position, raw, f"unknown transaction type {raw.get('type')!r}")
                     )
                     continue
@@ -445,23 +415,28 @@ class _Stage:
                         )
                     )
                     if len(journal_rows) >= 5000:
-                        self._insert_journals(journal_rows)
+                        spool.insert_journal_rows(self._journals, journal_rows)
                     continue
                 if raw.get("deleted"):
-                    self.deleted.setdefault(entity, []).append(str(number))
+                    trail.deleted.setdefault(entity, []).append(str(number))
                     continue
                 if entity in ("invoices", "refunds") and isinstance(number, int):
-                    self.index.add(number, entity)
+                    index.add(number, entity)
                 files[entity].write(dumps((position, raw), 5))
         finally:
             for handle in files.values():
                 handle.close()
-        self._insert_journals(journal_rows)
-        self._journals_gone(deleted_groups, live_groups)
+        spool.insert_journal_rows(self._journals, journal_rows)
+        gone = spool.journals_gone(deleted_groups, live_groups)
+        for entity in _TRANSFER_OR_JOURNAL:
+            trail.deleted[entity] = gone
+        return trail
 
     def _read(self, start: int, length: int) -> Any:
+        if self._source is None:
+            self._source = self.path.open("rb")
         self._source.seek(start)
-        return _decode(self._source.read(length))
+        return spool.decode(self._source.read(length))
 
     def _raw(self, entity: str) -> Iterator[tuple[int, Any]]:
         """``(position, raw header)`` of each transaction of ``entity`` (stream layout)."""
@@ -474,11 +449,11 @@ class _Stage:
                     return
 
     def records(self, entity: str) -> Iterator[Record | Rejected | DeferredRecord]:
-        if self.layout == "lines":
-            yield from self._deferred(entity)
+        if entity == "invoices" and self._worker is not None and self._trail is None:
+            yield from self._streamed_invoices()
         else:
-            for position, raw in self._raw(entity):
-                yield self._map(entity, position, raw)
+            self._ready()
+            yield from self._spooled(entity)
         if entity == "invoices":
             for position, raw, reason in self.rejected:
                 yield Rejected(
@@ -489,11 +464,43 @@ class _Stage:
                     pointer=f"/transactions/{position}",
                 )
 
+    def _spooled(
+        self, entity: str, after: int = -1
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
+        """The transactions of ``entity`` from the spool, those past position ``after`` only."""
+        if self.layout == "lines":
+            with (self.root / f"{entity}.index").open("r") as handle:
+                for line in handle:
+                    if after < 0 or int(line.split("\t", 1)[0]) > after:
+                        yield self._deferred(entity, line)
+        else:
+            for position, raw in self._raw(entity):
+                if position > after:
+                    yield self._map(entity, position, raw)
+
+    def _streamed_invoices(self) -> Iterator[Record | Rejected | DeferredRecord]:
+        """Invoices as the worker finds them; the rest from the spool if it stopped early."""
+        worker = self._worker
+        assert worker is not None
+        last = -1
+        try:
+            for line in worker.invoices():
+                record = self._deferred("invoices", line)
+                last = int(line.split("\t", 1)[0])
+                yield record
+        except (spool.Layout, spool.WorkerFailed):
+            pass  # indexed here instead, just below; what was handed out is not repeated
+        complete = worker.trail is not None and not worker.discarded
+        self._ready()
+        if not complete:
+            yield from self._spooled("invoices", after=last)
+
     def _map(self, entity: str, position: int, raw: Any) -> Record | Rejected:
         try:
             if raw is None:
                 raise MappingError("this transaction is not valid JSON")
-            return mapping.map_transaction(raw, self.index)
+            index = self._trail.index if self._trail is not None else _AwaitedIndex(self)
+            return mapping.map_transaction(raw, index)
         except _MAPPING_ERRORS as exc:
             return Rejected(
                 entity=entity,
@@ -503,26 +510,22 @@ class _Stage:
                 pointer=f"/transactions/{position}",
             )
 
-    def _deferred(self, entity: str) -> Iterator[DeferredRecord]:
-        index = self.index
-        with (self.root / f"{entity}.index").open("r") as handle:
-            for line in handle:
-                position, start, length, header, digest, allocations = line.rstrip("\n").split("\t")
-                if allocations:
-                    # Where an allocation points (an invoice, a refund, an open item) is part of
-                    # the mapped record, so it is part of the digest too.
-                    where = ",".join(index.entity(int(n)) or "?" for n in allocations.split(","))
-                    digest = hashlib.blake2b(
-                        f"{digest}|{where}".encode(), digest_size=16, key=_DIGEST_KEY
-                    ).hexdigest()
-                yield DeferredRecord(
-                    entity=entity,
-                    key=header,
-                    digest=digest,
-                    load=functools.partial(
-                        self._load, entity, int(position), int(start), int(length)
-                    ),
-                )
+    def _deferred(self, entity: str, line: str) -> DeferredRecord:
+        position, start, length, header, digest, allocations = line.rstrip("\n").split("\t")
+        if allocations:
+            # Where an allocation points (an invoice, a refund, an open item) is part of the
+            # mapped record, so it is part of the digest too.
+            index = self.index
+            where = ",".join(index.entity(int(n)) or "?" for n in allocations.split(","))
+            digest = hashlib.blake2b(
+                f"{digest}|{where}".encode(), digest_size=16, key=spool.DIGEST_KEY
+            ).hexdigest()
+        return DeferredRecord(
+            entity=entity,
+            key=header,
+            digest=digest,
+            load=functools.partial(self._load, entity, int(position), int(start), int(length)),
+        )
 
     def _load(self, entity: str, position: int, start: int, length: int) -> Record | Rejected:
         return self._map(entity, position, self._read(start, length))
@@ -589,7 +592,9 @@ class _Stage:
         yield DeferredRecord(
             entity=entity,
             key=str(group),
-            digest=hashlib.blake2b(material.encode(), digest_size=16, key=_DIGEST_KEY).hexdigest(),
+            digest=hashlib.blake2b(
+                material.encode(), digest_size=16, key=spool.DIGEST_KEY
+            ).hexdigest(),
             load=functools.partial(self._load_journal, entity, group, rows, bank_codes),
         )
 
@@ -645,96 +650,16 @@ class _Stage:
             yield record
 
 
-def _seek_trail(handle: Any) -> int:
-    """Move past ``"transactions": [`` and return that offset, or give up on the line layout."""
-    offset = 0
-    while True:
-        line = handle.readline()
-        if not line:
-            raise _Layout
-        offset += len(line)
-        text = line.strip()
-        if text.startswith(b'"transactions"'):
-            if text.replace(b" ", b"") != b'"transactions":[':
-                raise _Layout
-            return offset
+class _AwaitedIndex(mapping.TargetIndex):
+    """The target index of a trail still being indexed: asked, it waits for the whole index.
 
-
-def _one_object(text: bytes) -> bool:
-    """Whether a line holds one whole JSON object.
-
-    A pretty-printed file fails this on its first line; a line of a multi-line object that
-    happens to start with ``{`` and end with ``}`` leaves an unbalanced neighbour, or fails to
-    parse when it is read, which reports it.
+    Invoices load while the worker reads on and their mapping never asks; a malformed one that
+    does simply waits.
     """
-    return text[:1] == b"{" and text[-1:] == b"}" and text.count(b"{") == text.count(b"}")
 
+    def __init__(self, stage: _Stage) -> None:
+        super().__init__()
+        self._stage = stage
 
-_SPLIT = re.compile(rb'"splits":\s*\[([^\]]*)\]')
-_NOMINAL = re.compile(rb'"nominal_code":\s*"([^"]*)"')
-_NET = re.compile(rb'"net":\s*"([^"]*)"')
-_DEPARTMENT = re.compile(rb'"department":\s*(\d+)')
-_DIGEST_KEY = f"sage50-json/{mapping.MAPPING_VERSION}".encode()
-
-
-def _header(text: bytes) -> tuple[int | None, tuple[int, ...]]:
-    """A line's header number and the header numbers its allocations point to.
-
-    Allocation objects hold only numbers, amounts and dates, so a bracket ends their list.
-    """
-    allocated: tuple[int, ...] = ()
-    own = text
-    at = text.find(b'"allocations"')
-    if at >= 0:
-        opening = text.find(b"[", at)
-        closing = text.find(b"]", opening)
-        if opening > 0 and closing > opening:
-            inside = text[opening + 1 : closing]
-            if inside.strip():
-                allocated = tuple(int(n) for n in _NUMBER.findall(inside))
-                own = text[:at] + text[closing + 1 :]
-    if own.count(b'"header_number"') == 1:
-        found = _NUMBER.search(own)
-        if found is not None:
-            return int(found.group(1)), allocated
-    raw = _decode(text)
-    number = raw.get("header_number") if isinstance(raw, dict) else None
-    return (number if isinstance(number, int) else None), allocated
-
-
-def _journal_facts(text: bytes) -> tuple[str | None, str | None, str | None, int]:
-    """``(type, nominal, net, department)`` of a journal line, from its one split."""
-    kind = _TYPE.search(text)
-    split = _SPLIT.search(text)
-    body = split.group(1) if split else b""
-    nominal = _NOMINAL.search(body)
-    net = _NET.search(body)
-    department = _DEPARTMENT.search(body)
-    return (
-        kind.group(1).decode() if kind else None,
-        nominal.group(1).decode() if nominal else None,
-        net.group(1).decode() if net else None,
-        int(department.group(1)) if department else 0,
-    )
-
-
-# Amounts are strings; a number where an amount belongs stays exact (the validator reports
-# it), as the streaming parser keeps it. One decoder, not one per call.
-_JSON = json.JSONDecoder(parse_float=Decimal)
-
-
-def _decode(text: bytes) -> Any:
-    try:
-        return _JSON.decode(text.decode("utf-8"))
-    except ValueError:
-        return None
-
-
-def _loose(text: bytes) -> Mapping[str, Any]:
-    raw = _decode(text)
-    return raw if isinstance(raw, dict) else {}
-
-
-def _unknown_type(text: bytes) -> str:
-    raw = _loose(text)
-    return f"unknown transaction type {raw.get('type')!r}"
+    def entity(self, header_number: int) -> str | None:
+        return self._stage.index.entity(header_number)

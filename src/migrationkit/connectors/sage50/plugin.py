@@ -61,7 +61,11 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             factory=_factory,
             capabilities=CAPABILITIES,
             location_help="path of the export file, e.g. sage50-json:company.json",
-            options={"path": "path of the export file (same as LOCATION)"},
+            options={
+                "path": "path of the export file (same as LOCATION)",
+                "parallel": "index a large file's audit trail in a second process while "
+                "loading (true, the default, or false)",
+            },
         )
     )
 

@@ -1,0 +1,405 @@
+"""Indexing the audit trail of an export written one transaction per line.
+
+:func:`index_trail` reads the trail once, without parsing it: each line is filed under its
+entity by a look at its ``"type"``, with its offset, length, header number and a digest of its
+bytes; journal lines go to a small SQLite table so that groups can be put together whatever
+their order. A transaction is parsed only when the engine asks for it.
+
+On a large export the indexing runs in a second process (:class:`TrailWorker`, started as
+``python -m migrationkit.connectors.sage50.spool``) while this one loads the entities before
+the trail, then the invoices as the worker finds them: the scan costs next to no time on the
+critical path. The worker writes the same files the in-process indexing writes, so everything
+after it reads one layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+import sqlite3
+import struct
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from . import mapping
+
+__all__ = ["Layout", "Trail", "TrailWorker", "WorkerFailed", "index_trail"]
+
+SPOOLED = ("invoices", "refunds", "credit_notes", "payments", "bank_transactions")
+DIGEST_KEY = f"sage50-json/{mapping.MAPPING_VERSION}".encode()
+
+_TYPE = re.compile(rb'"type":\s*"([A-Z]{2})"')
+_NUMBER = re.compile(rb'"header_number":\s*(\d+)')
+_GROUP = re.compile(rb'"journal_group":\s*(\d+)')
+_DELETED = re.compile(rb'"deleted":\s*true')
+_SPLIT = re.compile(rb'"splits":\s*\[([^\]]*)\]')
+_NOMINAL = re.compile(rb'"nominal_code":\s*"([^"]*)"')
+_NET = re.compile(rb'"net":\s*"([^"]*)"')
+_DEPARTMENT = re.compile(rb'"department":\s*(\d+)')
+
+# Amounts are strings; a number where an amount belongs stays exact (the validator reports
+# it), as the streaming parser keeps it. One decoder, not one per call.
+_JSON = json.JSONDecoder(parse_float=Decimal)
+
+
+class Layout(Exception):
+    """The audit trail is not one transaction per line: read it with the JSON parser."""
+
+
+class WorkerFailed(Exception):
+    """The indexing process stopped without an index; the trail is indexed here instead."""
+
+
+@attrs.define
+class Trail:
+    """What indexing learnt beside the spool files: targets, deletions and unreadable lines."""
+
+    index: mapping.TargetIndex
+    deleted: dict[str, list[str]] = attrs.field(factory=dict)
+    rejected: list[tuple[int, Mapping[str, Any], str]] = attrs.field(factory=list)
+
+
+def decode(text: bytes) -> Any:
+    """The JSON value of one line, or ``None`` if it is not JSON."""
+    try:
+        return _JSON.decode(text.decode("utf-8"))
+    except ValueError:
+        return None
+
+
+def create_journal_table(db: sqlite3.Connection) -> None:
+    db.execute("DROP TABLE IF EXISTS line")
+    # Journal lines by group: in the line layout an index entry with the facts that tell a
+    # transfer from a journal; in the stream layout the pickled header (``raw``).
+    db.execute(
+        "CREATE TABLE line (grp INTEGER, header INTEGER, position INTEGER, start INTEGER, "
+        "length INTEGER, digest TEXT, kind TEXT, nominal TEXT, net TEXT, department INTEGER, "
+        "raw BLOB)"
+    )
+
+
+def insert_journal_rows(db: sqlite3.Connection, rows: list[Any]) -> None:
+    """Write the buffered journal lines and empty the buffer."""
+    if rows:
+        padded = [(*row, None) if len(row) == 10 else row for row in rows]
+        db.executemany("INSERT INTO line VALUES (?,?,?,?,?,?,?,?,?,?,?)", padded)
+        rows.clear()
+
+
+def journals_gone(deleted_groups: set[Any], live_groups: set[Any]) -> list[str]:
+    """Journal groups every line of which was deleted."""
+    return [str(g) for g in sorted(deleted_groups - live_groups, key=str)]
+
+
+def index_trail(
+    path: Path,
+    root: Path,
+    journals: sqlite3.Connection,
+    open_items: Sequence[int],
+    on_invoice: Callable[[str], None] | None = None,
+) -> Trail:
+    """Index the trail of ``path`` into ``root``: where each transaction is, its header and digest.
+
+    Each spooled entity gets ``root/<entity>.index``, a line per transaction of
+    ``position, start, length, header, digest, allocation targets`` (tab separated).
+    ``on_invoice`` receives each invoice's index line as soon as it is found. Raises
+    :class:`Layout` if the trail is not one object per line.
+    """
+    files = {entity: (root / f"{entity}.index").open("w") for entity in SPOOLED}
+    index = mapping.TargetIndex()
+    for number in open_items:
+        index.add(number, "open_items")
+    trail = Trail(index=index)
+    journal_rows: list[tuple[Any, ...]] = []
+    live_groups: set[Any] = set()
+    deleted_groups: set[Any] = set()
+    entities = mapping.TRANSACTION_ENTITY
+    blake2b = hashlib.blake2b
+    try:
+        with path.open("rb") as handle:
+            offset = _seek_trail(handle)
+            position = -1
+            for line in handle:
+                start, offset = offset, offset + len(line)
+                text = line.strip()
+                if text.startswith(b"]"):
+                    break
+                if not text:
+                    continue
+                position += 1
+                start += len(line) - len(line.lstrip())
+                if text.endswith(b","):
+                    text = text[:-1]
+                if not _one_object(text):
+                    raise Layout
+                found = _TYPE.search(text)
+                entity = entities.get(found.group(1).decode()) if found else None
+                if entity is None:
+                    trail.rejected.append((position, _loose(text), _unknown_type(text)))
+                    continue
+                deleted = (b'"deleted":true' in text) or (
+                    b'"deleted"' in text and _DELETED.search(text) is not None
+                )
+                digest = blake2b(text, digest_size=16, key=DIGEST_KEY).hexdigest()
+                if entity == "manual_journals":
+                    group_match = _GROUP.search(text)
+                    group = int(group_match.group(1)) if group_match else None
+                    if deleted:
+                        deleted_groups.add(group)
+                        continue
+                    live_groups.add(group)
+                    journal_rows.append(
+                        (
+                            group,
+                            _header(text)[0],
+                            position,
+                            start,
+                            len(text),
+                            digest,
+                            *_journal_facts(text),
+                        )
+                    )
+                    if len(journal_rows) >= 5000:
+                        insert_journal_rows(journals, journal_rows)
+                    continue
+                header, allocations = _header(text)
+                if deleted:
+                    trail.deleted.setdefault(entity, []).append(str(header))
+                    continue
+                if entity in ("invoices", "refunds") and header is not None:
+                    index.add(header, entity)
+                entry = (
+                    f"{position}\t{start}\t{len(text)}\t{header}\t{digest}\t"
+                    f"{','.join(map(str, allocations))}\n"
+                )
+                files[entity].write(entry)
+                if on_invoice is not None and entity == "invoices":
+                    on_invoice(entry)
+    finally:
+        for spool in files.values():
+            spool.close()
+    insert_journal_rows(journals, journal_rows)
+    gone = journals_gone(deleted_groups, live_groups)
+    for entity in ("manual_journals", "bank_transfers"):
+        trail.deleted[entity] = gone
+    return trail
+
+
+# -- the worker process ----------------------------------------------------------------------
+
+_FRAME = struct.Struct(">cI")
+_INVOICES, _DONE, _LAYOUT, _ERROR = b"I", b"D", b"L", b"E"
+_BLOCK = 2000  # invoice index lines per message
+
+
+def _send(out: IO[bytes], kind: bytes, payload: bytes = b"") -> None:
+    out.write(_FRAME.pack(kind, len(payload)))
+    out.write(payload)
+    out.flush()
+
+
+def _work(argv: Sequence[str]) -> int:
+    """The worker's body: index the trail and report on stdout, framed."""
+    path, root = Path(argv[0]), Path(argv[1])
+    open_items = [int(n) for n in argv[2].split(",") if n]
+    every = int(argv[3])
+    out = sys.stdout.buffer
+    block: list[str] = []
+
+    def on_invoice(entry: str) -> None:
+        block.append(entry)
+        if len(block) >= every:
+            _send(out, _INVOICES, "".join(block).encode())
+            block.clear()
+
+    journals = sqlite3.connect(root / "journals.db")
+    try:
+        journals.execute("PRAGMA journal_mode=OFF")
+        journals.execute("PRAGMA synchronous=OFF")
+        trail = index_trail(path, root, journals, open_items, on_invoice)
+        journals.commit()
+    except Layout:
+        _send(out, _LAYOUT)
+        return 0
+    except Exception as exc:  # reported to the parent, which indexes the trail itself
+        _send(out, _ERROR, f"{type(exc).__name__}: {exc}".encode())
+        return 1
+    finally:
+        journals.close()
+    if block:
+        _send(out, _INVOICES, "".join(block).encode())
+    _send(out, _DONE, pickle.dumps(trail, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0
+
+
+class TrailWorker:
+    """A second process indexing the trail; invoice entries arrive while it works."""
+
+    def __init__(self, path: Path, root: Path, open_items: Sequence[int]) -> None:
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "migrationkit.connectors.sage50.spool",
+                str(path),
+                str(root),
+                ",".join(map(str, open_items)),
+                str(_BLOCK),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONSAFEPATH": "1"},
+        )
+        self.trail: Trail | None = None
+        # Whether invoice lines arrived that nobody took (they are in the spool file).
+        self.discarded = False
+
+    def _receive(self) -> tuple[bytes, bytes]:
+        stdout = self._process.stdout
+        assert stdout is not None
+        head = stdout.read(_FRAME.size)
+        if len(head) < _FRAME.size:
+            raise WorkerFailed(self._why())
+        kind, size = _FRAME.unpack(head)
+        payload = stdout.read(size)
+        if len(payload) < size:
+            raise WorkerFailed(self._why())
+        return kind, payload
+
+    def _why(self) -> str:
+        code = self._process.wait()
+        stderr = (
+            self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+        )
+        return f"the indexing process stopped (exit {code}): {stderr.strip()[-500:]}"
+
+    def invoices(self) -> Iterator[str]:
+        """Invoice index lines as they are found, until the trail is indexed.
+
+        Raises :class:`Layout` if the trail is not one transaction per line, and
+        :class:`WorkerFailed` if the process stopped without an answer.
+        """
+        while self.trail is None:
+            kind, payload = self._receive()
+            if kind == _INVOICES:
+                yield from payload.decode().splitlines(keepends=True)
+            elif kind == _DONE:
+                self.trail = pickle.loads(payload)
+                self._process.wait()
+            elif kind == _LAYOUT:
+                self._process.wait()
+                raise Layout
+            else:
+                self._process.wait()
+                raise WorkerFailed(payload.decode(errors="replace"))
+
+    def finish(self) -> Trail:
+        """Wait for the index (invoice lines not yet taken are in the spool file anyway)."""
+        for _entry in self.invoices():
+            self.discarded = True
+        assert self.trail is not None
+        return self.trail
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+# -- reading lines without parsing them ------------------------------------------------------
+
+
+def _seek_trail(handle: Any) -> int:
+    """Move past ``"transactions": [`` and return that offset, or give up on the line layout."""
+    offset = 0
+    while True:
+        line = handle.readline()
+        if not line:
+            raise Layout
+        offset += len(line)
+        text = line.strip()
+        if text.startswith(b'"transactions"'):
+            if text.replace(b" ", b"") != b'"transactions":[':
+                raise Layout
+            return offset
+
+
+def _one_object(text: bytes) -> bool:
+    """Whether a line holds one whole JSON object.
+
+    A pretty-printed file fails this on its first line; a line of a multi-line object that
+    happens to start with ``{`` and end with ``}`` leaves an unbalanced neighbour, or fails to
+    parse when it is read, which reports it.
+    """
+    return text[:1] == b"{" and text[-1:] == b"}" and text.count(b"{") == text.count(b"}")
+
+
+def _header(text: bytes) -> tuple[int | None, tuple[int, ...]]:
+    """A line's header number and the header numbers its allocations point to.
+
+    Allocation objects hold only numbers, amounts and dates, so a bracket ends their list.
+    """
+    allocated: tuple[int, ...] = ()
+    own = text
+    at = text.find(b'"allocations"')
+    if at >= 0:
+        opening = text.find(b"[", at)
+        closing = text.find(b"]", opening)
+        if opening > 0 and closing > opening:
+            inside = text[opening + 1 : closing]
+            if inside.strip():
+                allocated = tuple(int(n) for n in _NUMBER.findall(inside))
+                own = text[:at] + text[closing + 1 :]
+    if own.count(b'"header_number"') == 1:
+        found = _NUMBER.search(own)
+        if found is not None:
+            return int(found.group(1)), allocated
+    raw = decode(text)
+    number = raw.get("header_number") if isinstance(raw, dict) else None
+    return (number if isinstance(number, int) else None), allocated
+
+
+def _journal_facts(text: bytes) -> tuple[str | None, str | None, str | None, int]:
+    """``(type, nominal, net, department)`` of a journal line, from its one split."""
+    kind = _TYPE.search(text)
+    split = _SPLIT.search(text)
+    body = split.group(1) if split else b""
+    nominal = _NOMINAL.search(body)
+    net = _NET.search(body)
+    department = _DEPARTMENT.search(body)
+    return (
+        kind.group(1).decode() if kind else None,
+        nominal.group(1).decode() if nominal else None,
+        net.group(1).decode() if net else None,
+        int(department.group(1)) if department else 0,
+    )
+
+
+def _loose(text: bytes) -> Mapping[str, Any]:
+    raw = decode(text)
+    return raw if isinstance(raw, dict) else {}
+
+
+def _unknown_type(text: bytes) -> str:
+    raw = _loose(text)
+    return f"unknown transaction type {raw.get('type')!r}"
+
+
+if __name__ == "__main__":
+    # Run from the module's own name, so what is pickled names its classes by that name.
+    from migrationkit.connectors.sage50 import spool as _spool
+
+    sys.exit(_spool._work(sys.argv[1:]))

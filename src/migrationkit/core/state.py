@@ -7,6 +7,9 @@ Exactly-once writes rest on three steps per batch (see ``DESIGN-NOTES``): the en
 *intent* per record and commits it durably before calling the target, the target writes, and the
 engine records each *outcome*. An intent without an outcome means the process died in between;
 the next run resolves it by asking the target before it writes anything else.
+
+A batch's intents are one row of the ``intents`` journal, deleted in the transaction that records
+the batch's outcomes: the id map is written once per record, when its outcome is known.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
@@ -238,7 +241,56 @@ _SCHEMA.append(
     # version 4: what the source held when a run succeeded, to skip runs with nothing to do
     "ALTER TABLE runs ADD COLUMN snapshot TEXT;"
 )
+_SCHEMA.append(
+    # version 5: a batch's intents are one journal row, not a write to each record's id-map row
+    """
+    CREATE TABLE intents (
+        id INTEGER PRIMARY KEY,
+        migration_id INTEGER NOT NULL,
+        run_id INTEGER NOT NULL,
+        entity TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    """
+)
 SCHEMA_VERSION = len(_SCHEMA)
+
+
+def _move_intents_to_the_journal(db: sqlite3.Connection) -> None:
+    """Version 5's data step: open intents of earlier versions become journal rows."""
+    rows = db.execute(
+        "SELECT migration_id, entity, COALESCE(pending_run, 0), source_key, pending_op, "
+        "pending_fingerprint, attempt, target_id, state FROM id_map WHERE pending_op IS NOT NULL"
+    ).fetchall()
+    batches: dict[tuple[int, str, int], list[list[Any]]] = {}
+    for migration_id, entity, run_id, key, op, fingerprint, attempt, target_id, _state in rows:
+        batches.setdefault((migration_id, entity, run_id), []).append(
+            [key, op, fingerprint, attempt or "", target_id]
+        )
+    for (migration_id, entity, run_id), body in batches.items():
+        db.execute(
+            "INSERT INTO intents (migration_id, run_id, entity, body) VALUES (?, ?, ?, ?)",
+            (migration_id, run_id, entity, json.dumps(body)),
+        )
+    db.execute("DELETE FROM id_map WHERE state='pending'")
+    db.execute(
+        "UPDATE id_map SET pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, "
+        "attempt=NULL WHERE pending_op IS NOT NULL"
+    )
+
+
+_DATA_STEPS = {5: _move_intents_to_the_journal}
+
+
+class _Open(NamedTuple):
+    """An intent whose outcome is not recorded yet, as its journal row holds it."""
+
+    journal: int
+    run_id: int
+    operation: str
+    fingerprint: str | None
+    attempt: str
+    target_id: str | None
 
 
 def _now() -> str:
@@ -274,6 +326,9 @@ class SQLiteStateStore:
             self._db.close()
             raise StateError(f"{self.path} is not a migrationkit state store: {exc}") from None
         self._migrate_schema()
+        # Open intents by migration, entity and key; read from the journal on first use and kept
+        # in step with our own writes (refreshed whenever the store is locked for a run).
+        self._open: dict[int, dict[str, dict[str, _Open]]] = {}
 
     # -- schema --------------------------------------------------------------------------------
 
@@ -291,22 +346,41 @@ class SQLiteStateStore:
             )
         for number in range(version, SCHEMA_VERSION):
             # executescript commits first, so the whole step is one script between BEGIN/COMMIT.
-            self._db.executescript(
-                "BEGIN IMMEDIATE;"
-                + _SCHEMA[number]
-                + f"INSERT OR REPLACE INTO meta VALUES ('schema_version', '{number + 1}');"
-                + "COMMIT;"
-            )
+            self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA[number])
+            try:
+                step = _DATA_STEPS.get(number + 1)
+                if step is not None:
+                    step(self._db)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(number + 1),)
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, *, synced: bool = True) -> Iterator[None]:
+        """One transaction; ``synced=False`` commits without waiting for the disk.
+
+        Unsynced commits are for what may be lost in a power cut without harm: outcomes. In WAL
+        mode the log is written in order, so the next synced commit (the next batch's intents)
+        makes them durable too; and an outcome lost with its journal row deleted only brings
+        the intent back, which the next run settles by asking the target.
+        """
+        if not synced:
+            self._db.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            if not synced:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -320,6 +394,7 @@ class SQLiteStateStore:
                 raise StateError(
                     f"another migrationkit run is using {self.path}; wait for it to finish"
                 ) from None
+            self._open.clear()  # another process may have written since
             yield
         finally:
             os.close(fd)
@@ -443,8 +518,74 @@ class SQLiteStateStore:
             source_digest=row[11],
         )
 
+    # -- open intents --------------------------------------------------------------------------
+
+    def _open_intents(self, migration_id: int) -> dict[str, dict[str, _Open]]:
+        """Open intents of one migration, by entity and key (the journal is empty but for the
+        batches a crash cut short)."""
+        found = self._open.get(migration_id)
+        if found is None:
+            found = {}
+            rows = self._db.execute(
+                "SELECT id, run_id, entity, body FROM intents WHERE migration_id=? ORDER BY id",
+                (migration_id,),
+            )
+            for journal, run_id, entity, body in rows:
+                held = found.setdefault(entity, {})
+                for key, op, fingerprint, attempt, target_id in json.loads(body):
+                    held[key] = _Open(journal, run_id, op, fingerprint, attempt, target_id)
+            self._open[migration_id] = found
+        return found
+
+    def _close_intents(self, migration_id: int, keys: Iterable[tuple[str, str]]) -> None:
+        """Take ``(entity, key)`` intents out of the journal: a row goes once all its keys have.
+
+        Runs inside the caller's transaction.
+        """
+        held = self._open_intents(migration_id)
+        touched: dict[int, str] = {}
+        for entity, key in keys:
+            opened = held.get(entity)
+            if opened:
+                gone = opened.pop(key, None)
+                if gone is not None:
+                    touched[gone.journal] = entity
+        for journal, entity in touched.items():
+            remaining = [
+                [key, o.operation, o.fingerprint, o.attempt, o.target_id]
+                for key, o in held.get(entity, {}).items()
+                if o.journal == journal
+            ]
+            if remaining:
+                self._db.execute(
+                    "UPDATE intents SET body=? WHERE id=?", (json.dumps(remaining), journal)
+                )
+            else:
+                self._db.execute("DELETE FROM intents WHERE id=?", (journal,))
+
+    @staticmethod
+    def _pending_entry(entity: str, key: str, opened: _Open, entry: IdEntry | None) -> IdEntry:
+        if entry is None:
+            # A create that may or may not have reached the target: nothing is mapped yet.
+            entry = IdEntry(
+                entity=entity,
+                source_key=key,
+                target_id=opened.target_id,
+                fingerprint=None,
+                state="pending",
+            )
+        return attrs.evolve(
+            entry,
+            pending_op=opened.operation,
+            pending_fingerprint=opened.fingerprint,
+            attempt=opened.attempt,
+            pending_run=opened.run_id,
+        )
+
+    # -- the id map, continued -----------------------------------------------------------------
+
     def lookup(self, migration_id: int, entity: str, keys: Sequence[str]) -> dict[str, IdEntry]:
-        """The id-map rows of ``keys`` (absent keys are left out)."""
+        """The id-map rows of ``keys`` (absent keys are left out), with their open intents."""
         found: dict[str, IdEntry] = {}
         unique = list(dict.fromkeys(keys))
         for chunk in _chunks(unique):
@@ -456,6 +597,12 @@ class SQLiteStateStore:
             )
             for row in rows:
                 found[row[1]] = self._entry(row)
+        opened = self._open_intents(migration_id).get(entity)
+        if opened:
+            for key in unique:
+                intent = opened.get(key)
+                if intent is not None:
+                    found[key] = self._pending_entry(entity, key, intent, found.get(key))
         return found
 
     def settled_digests(
@@ -471,12 +618,16 @@ class SQLiteStateStore:
             marks = ",".join("?" for _ in chunk)
             rows = self._db.execute(
                 "SELECT source_key, source_digest, created_run, updated_run FROM id_map "
-                "WHERE migration_id=? AND entity=? AND state='active' AND pending_op IS NULL "
+                "WHERE migration_id=? AND entity=? AND state='active' "
                 f"AND source_key IN ({marks})",
                 (migration_id, entity, *chunk),
             )
             for key, digest, created, updated in rows:
                 found[key] = (digest, created, updated)
+        opened = self._open_intents(migration_id).get(entity)
+        if opened:
+            for key in opened:
+                found.pop(key, None)
         return found
 
     def reverse_lookup(self, migration_id: int, entity: str) -> dict[str, str]:
@@ -489,70 +640,69 @@ class SQLiteStateStore:
         return dict(rows.fetchall())
 
     def record_intents(self, migration_id: int, run_id: int, intents: Sequence[Intent]) -> None:
-        """Record writes about to happen, durably, before the target sees them."""
+        """Record writes about to happen, durably, before the target sees them (one row)."""
+        if not intents:
+            return
+        by_entity: dict[str, list[Intent]] = {}
+        for intent in intents:
+            by_entity.setdefault(intent.entity, []).append(intent)
+        held = self._open_intents(migration_id)
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO id_map (migration_id, entity, source_key, target_id, state, "
-                "pending_op, pending_fingerprint, pending_run, attempt) "
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?) "
-                "ON CONFLICT (migration_id, entity, source_key) DO UPDATE SET "
-                "pending_op=excluded.pending_op, pending_fingerprint=excluded.pending_fingerprint, "
-                "pending_run=excluded.pending_run, attempt=excluded.attempt",
-                [
-                    (
-                        migration_id,
-                        i.entity,
-                        i.source_key,
-                        i.target_id,
-                        i.operation,
-                        i.fingerprint,
-                        run_id,
-                        i.attempt,
+            for entity, group in by_entity.items():
+                body = [
+                    [i.source_key, i.operation, i.fingerprint, i.attempt, i.target_id]
+                    for i in group
+                ]
+                cursor = self._db.execute(
+                    "INSERT INTO intents (migration_id, run_id, entity, body) VALUES (?, ?, ?, ?)",
+                    (migration_id, run_id, entity, json.dumps(body)),
+                )
+                journal = int(cursor.lastrowid or 0)
+                opened = held.setdefault(entity, {})
+                # Written again before an earlier intent was settled: the new one stands, and
+                # the earlier row must not bring the old one back.
+                again = [(entity, i.source_key) for i in group if i.source_key in opened]
+                if again:
+                    self._close_intents(migration_id, again)
+                for i in group:
+                    opened[i.source_key] = _Open(
+                        journal, run_id, i.operation, i.fingerprint, i.attempt, i.target_id
                     )
-                    for i in intents
-                ],
-            )
+
+    def pending(self, migration_id: int) -> list[IdEntry]:
+        """Intents without an outcome: writes that may or may not have reached the target."""
+        self._open.pop(migration_id, None)  # read afresh: another process may hold the store
+        entries: list[IdEntry] = []
+        for entity, opened in self._open_intents(migration_id).items():
+            known = self.lookup(migration_id, entity, list(opened))
+            entries.extend(known[key] for key in opened)
+        return entries
 
     def clear_intent(self, migration_id: int, entity: str, source_key: str) -> None:
         """Forget an intent that turned out not to have reached the target."""
         with self._transaction():
-            self._db.execute(
-                "DELETE FROM id_map WHERE migration_id=? AND entity=? AND source_key=? "
-                "AND state='pending'",
-                (migration_id, entity, source_key),
-            )
-            self._db.execute(
-                "UPDATE id_map SET pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, "
-                "attempt=NULL WHERE migration_id=? AND entity=? AND source_key=?",
-                (migration_id, entity, source_key),
-            )
-
-    def pending(self, migration_id: int) -> list[IdEntry]:
-        """Intents without an outcome: writes that may or may not have reached the target."""
-        rows = self._db.execute(
-            f"SELECT {self._ENTRY_COLUMNS} FROM id_map "
-            "WHERE migration_id=? AND pending_op IS NOT NULL",
-            (migration_id,),
-        )
-        return [self._entry(r) for r in rows]
+            self._close_intents(migration_id, [(entity, source_key)])
 
     def record_outcomes(
         self, migration_id: int, run_id: int, outcomes: Sequence[OutcomeRow]
     ) -> None:
         """Record what happened, and move the id map on accordingly, in one transaction."""
-        with self._transaction():
+        with self._transaction(synced=False):
             self._apply_outcomes(migration_id, run_id, outcomes)
+            held = self._open_intents(migration_id)
+            if any(held.values()):
+                self._close_intents(migration_id, ((o.entity, o.source_key) for o in outcomes))
 
     def _apply_outcomes(
         self, migration_id: int, run_id: int, outcomes: Sequence[OutcomeRow]
     ) -> None:
-        created, updated, removed, dropped, cleared, mapped = [], [], [], [], [], []
+        created, updated, removed, mapped = [], [], [], []
         refreshed = []
         logged = []
         for o in outcomes:
             key = (migration_id, o.entity, o.source_key)
             if o.outcome is Outcome.CREATED:
-                created.append((o.target_id, o.fingerprint, o.digest, run_id, *key))
+                created.append((*key, o.target_id, o.fingerprint, o.digest, run_id))
             elif o.outcome is Outcome.UPDATED:
                 updated.append((o.target_id, o.fingerprint, o.digest, run_id, *key))
             elif o.outcome is Outcome.DELETED:
@@ -563,11 +713,8 @@ class SQLiteStateStore:
                 continue
             elif o.outcome is Outcome.MAPPED:
                 mapped.append((*key, o.target_id, o.fingerprint, o.digest))
-            else:
-                # A failed or skipped write leaves the target as it was: forget a create that
-                # never happened, keep what an earlier run wrote.
-                dropped.append(key)
-                cleared.append(key)
+            # A failed or skipped write leaves the target, and the id map, as they were: a
+            # create that never happened was never mapped (its intent is in the journal only).
             logged.append(
                 (
                     run_id,
@@ -582,15 +729,17 @@ class SQLiteStateStore:
             )
         db = self._db
         db.executemany(
-            "UPDATE id_map SET target_id=?, fingerprint=?, source_digest=?, state='active', "
-            "created_run=?, pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, "
-            "attempt=NULL WHERE migration_id=? AND entity=? AND source_key=?",
+            "INSERT INTO id_map (migration_id, entity, source_key, target_id, fingerprint, "
+            "source_digest, state, created_run) VALUES (?, ?, ?, ?, ?, ?, 'active', ?) "
+            "ON CONFLICT (migration_id, entity, source_key) DO UPDATE SET "
+            "target_id=excluded.target_id, fingerprint=excluded.fingerprint, "
+            "source_digest=excluded.source_digest, state='active', "
+            "created_run=excluded.created_run",
             created,
         )
         db.executemany(
             "UPDATE id_map SET target_id=COALESCE(?, target_id), fingerprint=?, "
-            "source_digest=?, state='active', updated_run=?, pending_op=NULL, "
-            "pending_fingerprint=NULL, pending_run=NULL, attempt=NULL "
+            "source_digest=?, state='active', updated_run=? "
             "WHERE migration_id=? AND entity=? AND source_key=?",
             updated,
         )
@@ -599,28 +748,16 @@ class SQLiteStateStore:
             refreshed,
         )
         db.executemany(
-            "UPDATE id_map SET state='removed', removed_run=?, pending_op=NULL, "
-            "pending_fingerprint=NULL, pending_run=NULL, attempt=NULL "
+            "UPDATE id_map SET state='removed', removed_run=? "
             "WHERE migration_id=? AND entity=? AND source_key=?",
             removed,
-        )
-        db.executemany(
-            "DELETE FROM id_map WHERE migration_id=? AND entity=? AND source_key=? "
-            "AND state='pending'",
-            dropped,
-        )
-        db.executemany(
-            "UPDATE id_map SET pending_op=NULL, pending_fingerprint=NULL, pending_run=NULL, "
-            "attempt=NULL WHERE migration_id=? AND entity=? AND source_key=?",
-            cleared,
         )
         db.executemany(
             "INSERT INTO id_map (migration_id, entity, source_key, target_id, fingerprint, "
             "source_digest, state) VALUES (?, ?, ?, ?, ?, ?, 'active') "
             "ON CONFLICT (migration_id, entity, source_key) DO UPDATE SET "
             "target_id=excluded.target_id, fingerprint=excluded.fingerprint, "
-            "source_digest=excluded.source_digest, state='active', pending_op=NULL, "
-            "pending_fingerprint=NULL, pending_run=NULL, attempt=NULL",
+            "source_digest=excluded.source_digest, state='active'",
             mapped,
         )
         db.executemany(

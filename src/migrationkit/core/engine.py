@@ -14,6 +14,7 @@ import functools
 import gc
 import hashlib
 import importlib.metadata
+import itertools
 import json
 import time
 from collections import Counter, defaultdict
@@ -82,7 +83,7 @@ try:
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
     _VERSION = "0"
 _LOOKUP_CHUNK = 500
-_CACHE_LIMIT = 50_000
+_CACHE_LIMIT = 20_000
 
 
 class SourceInvalid(MigrationKitError):
@@ -164,13 +165,23 @@ class _Resolver:
             if key not in self._ids[entity] and key not in self._mapped.get(entity, {}):
                 wanted[entity].add(key)
         for entity, keys in wanted.items():
-            cache = self._ids[entity]
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
-            found = self._store.lookup(self._migration_id, entity, sorted(keys))
+            cache = self._cache(entity, len(keys))
+            found = self._store.target_ids(self._migration_id, entity, sorted(keys))
             for key in keys:
-                entry = found.get(key)
-                cache[key] = entry.target_id if entry and entry.state == "active" else None
+                cache[key] = found.get(key)
+
+    def _cache(self, entity: str, room: int) -> dict[str, str | None]:
+        """The id cache of ``entity``, with room for ``room`` more ids.
+
+        Bounded, so memory stays flat however many records a run writes: the oldest half goes
+        when it is full (references mostly point at recent records); what goes is in the id map
+        and is looked up again if referred to.
+        """
+        cache = self._ids[entity]
+        if len(cache) + room > _CACHE_LIMIT:
+            for key in list(itertools.islice(cache, len(cache) // 2 + room)):
+                del cache[key]
+        return cache
 
     def target_id(self, entity: str, key: str) -> str | None:
         mapped = self._mapped.get(entity)
@@ -182,12 +193,7 @@ class _Resolver:
         return cache.get(key)
 
     def note(self, entity: str, key: str, target_id: str | None) -> None:
-        cache = self._ids[entity]
-        if len(cache) > _CACHE_LIMIT:
-            # Bounded, so memory stays flat however many records a run writes; what is dropped
-            # is in the id map and is looked up again if referred to.
-            cache.clear()
-        cache[key] = target_id
+        self._cache(entity, 1)[key] = target_id
 
     def mapped(self, entity: str) -> bool:
         return bool(self._mapped.get(entity))

@@ -154,6 +154,7 @@ class StateStore(Protocol):
     def run(self, run_id: int) -> RunInfo: ...
     def last_successful_run(self, migration_id: int, modes: Sequence[str]) -> RunInfo | None: ...
     def lookup(self, migration_id: int, entity: str, keys: Sequence[str]) -> dict[str, IdEntry]: ...
+    def target_ids(self, migration_id: int, entity: str, keys: Sequence[str]) -> dict[str, str]: ...
     def reverse_lookup(self, migration_id: int, entity: str) -> dict[str, str]: ...
     def settled_digests(
         self, migration_id: int, entity: str, keys: Sequence[str]
@@ -603,6 +604,23 @@ class SQLiteStateStore:
                 intent = opened.get(key)
                 if intent is not None:
                     found[key] = self._pending_entry(entity, key, intent, found.get(key))
+        return found
+
+    def target_ids(self, migration_id: int, entity: str, keys: Sequence[str]) -> dict[str, str]:
+        """``key -> target id`` of the records of ``keys`` that live on the target.
+
+        The lean query behind reference resolution: no entry objects, no intents (a create
+        still in doubt has no target id; an update in doubt keeps the one it had).
+        """
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" for _ in chunk)
+            rows = self._db.execute(
+                "SELECT source_key, target_id FROM id_map WHERE migration_id=? AND entity=? "
+                f"AND state='active' AND target_id IS NOT NULL AND source_key IN ({marks})",
+                (migration_id, entity, *chunk),
+            )
+            found.update(rows)
         return found
 
     def settled_digests(

@@ -17,10 +17,12 @@ import datetime as dt
 import json
 import os
 import platform
+import pstats
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,19 +36,60 @@ SEED = 42
 PYTHON = sys.executable
 
 
-def measure(command: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run ``command``; return (seconds, peak RSS in MiB) of that process alone."""
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in KiB (Linux /proc; 0 elsewhere)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process tree (the Sage 50 source's worker is a grandchild)."""
+
+    def __init__(self, pid: int, every: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak_kib = pid, every, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            self.peak_kib = max(self.peak_kib, _tree_rss_kib(self.pid))
+
+
+def measure(
+    command: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, float, float]:
+    """Run ``command``; return (seconds, peak RSS of the process, peak RSS of its tree) in MiB.
+
+    The process's own peak is exact (``wait4``); the tree's is sampled every 20 ms, summing
+    every descendant alive at that moment, so it counts a worker process beside its parent.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    sampler = _TreeSampler(process.pid)
+    sampler.start()
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
     stderr = process.stderr.read().decode() if process.stderr else ""
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(command)} exited {code}: {stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    own = usage.ru_maxrss / 1024
+    return elapsed, own, max(own, sampler.peak_kib / 1024)
 
 
 def company(size: int) -> Path:
@@ -56,7 +99,18 @@ def company(size: int) -> Path:
     if not path.exists():
         print(f"  generating {path.name} …", flush=True)
         subprocess.run(
-            [PYTHON, "-m", "migrationkit", "generate", "sage50", str(path), "-n", str(size), "--seed", str(SEED)],
+            [
+                PYTHON,
+                "-m",
+                "migrationkit",
+                "generate",
+                "sage50",
+                str(path),
+                "-n",
+                str(size),
+                "--seed",
+                str(SEED),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -95,36 +149,41 @@ def cli(*args: str) -> list[str]:
     return [PYTHON, "-m", "migrationkit", "--quiet", *args]
 
 
+Run = tuple[float, float, float]
+
+
 class Bench:
     def __init__(self, repeat: int, work: Path) -> None:
         self.repeat = repeat
         self.work = work
         self.rows: list[dict[str, Any]] = []
 
-    def record(self, name: str, size: int, runs: list[tuple[float, float]], **extra: Any) -> dict[str, Any]:
+    def record(self, name: str, size: int, runs: list[Run], **extra: Any) -> dict[str, Any]:
         seconds = [r[0] for r in runs]
-        memory = [r[1] for r in runs]
+        tree = [r[2] for r in runs]
         row = {
             "benchmark": name,
             "transactions": size,
+            "runs": len(runs),
             "seconds": statistics.median(seconds),
             "seconds_min": min(seconds),
             "seconds_max": max(seconds),
             "rate": size / statistics.median(seconds),
-            "mib": statistics.median(memory),
-            "mib_max": max(memory),
+            "mib": statistics.median(r[1] for r in runs),
+            "tree_mib": statistics.median(tree),
+            "tree_mib_max": max(tree),
             **extra,
         }
         self.rows.append(row)
         print(
             f"  {name:<10} {size:>9,}  {row['seconds']:8.2f} s "
             f"({row['seconds_min']:.2f}–{row['seconds_max']:.2f})  {row['rate']:>10,.0f} tx/s  "
-            f"{row['mib']:7.1f} MiB",
+            f"{row['mib']:7.1f} MiB (tree {row['tree_mib']:.1f})",
             flush=True,
         )
         return row
 
-    def repeated(self, prepare: Callable[[], None], command: Callable[[], Sequence[str]]) -> list[tuple[float, float]]:
+    def repeated(self, prepare: Callable[[], None], command: Callable[[], list[str]]) -> list[Run]:
         runs = []
         for _ in range(self.repeat):
             prepare()
@@ -140,6 +199,7 @@ class Bench:
 
 
 def bench_extract(bench: Bench, size: int) -> None:
+    """The Sage 50 source alone: read and map every record, load nothing."""
     path = company(size)
     script = (
         "import sys\nfrom migrationkit import PluginRegistry, ENTITY_ORDER\n"
@@ -157,9 +217,10 @@ def bench_validate(bench: Bench, size: int) -> None:
 
 
 def _migrate(bench: Bench, path: Path, mode: str = "migrate") -> list[str]:
+    work = bench.work
     return cli(
-        "--state", str(bench.work / "state" / "s.db"), mode, f"sage50-json:{path}",
-        f"csv:{bench.work / 'out'}", "--skip-validation", "--report-dir", str(bench.work / "reports"),
+        "--state", str(work / "state" / "s.db"), mode, f"sage50-json:{path}", f"csv:{work / 'out'}",
+        "--skip-validation", "--report-dir", str(work / "reports"),
     )  # fmt: skip
 
 
@@ -182,23 +243,89 @@ def bench_full(bench: Bench, size: int) -> None:
 
 
 def bench_dlt(bench: Bench, size: int) -> None:
-    """The same transactions loaded by dlt into duckdb, beside our full run, in one go."""
+    """The same export loaded by dlt into duckdb, alternating with our full run, in one go."""
     try:
         import dlt  # noqa: F401
     except ImportError:
         print("  dlt is not installed here: pip install '.[bench]' (or tox -e bench)")
         return
     path = company(size)
-    runs = []
+    ours_runs, theirs_runs = [], []
     for _ in range(bench.repeat):
-        bench.fresh("state", "out", "reports", "dlt")()
-        ours = measure(_migrate(bench, path))
-        theirs = measure([PYTHON, str(ROOT / "benchmarks" / "dlt_load.py"), str(path), str(bench.work / "dlt")])
-        runs.append((ours, theirs))
-    ours_row = bench.record("full", size, [r[0] for r in runs], compared_with="dlt")
-    theirs_row = bench.record("dlt", size, [r[1] for r in runs])
-    theirs_row["ratio"] = theirs_row["seconds"] / ours_row["seconds"]
-    print(f"  dlt takes {theirs_row['ratio']:.1f}x as long as migrationkit")
+        bench.fresh("state", "out", "reports")()
+        ours_runs.append(measure(_migrate(bench, path)))
+        loader = ROOT / "benchmarks" / "dlt_load.py"
+        theirs_runs.append(measure([PYTHON, str(loader), str(path), str(bench.work / "dlt")]))
+    ours = bench.record("ours", size, ours_runs)
+    theirs = bench.record("dlt", size, theirs_runs)
+    theirs["ratio"] = theirs["seconds"] / ours["seconds"]
+    print(f"  dlt takes {theirs['ratio']:.1f}x as long as migrationkit")
+
+
+def bench_profile(bench: Bench, size: int) -> None:
+    """One full run under cProfile; the top functions by own time go into the results."""
+    path = company(size)
+    bench.fresh("state", "out", "reports")()
+    output = bench.work / "profile.out"
+    command = _migrate(bench, path)
+    command[1:1] = ["-m", "cProfile", "-o", str(output)]
+    runs = [measure(command)]
+    stats = pstats.Stats(str(output))
+    total = sum(entry[2] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    top = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    rows = [
+        {
+            "function": f"{Path(where).name}:{line} {name}",
+            "own_seconds": round(timing[2], 3),
+            "share": round(timing[2] / total, 4),
+            "calls": timing[1],
+        }
+        for (where, line, name), timing in top[:15]
+    ]
+    areas = profile_areas(stats)
+    bench.record("profile", size, runs, top=rows, areas=areas, profiled_seconds=round(total, 2))
+
+
+_BUILTIN_AREAS = (
+    ("sqlite3", "sqlite3 (C)"),
+    ("_csv", "csv module (C)"),
+    ("fsync", "fsync"),
+    ("_io", "file reads and writes"),
+    ("decimal", "decimal (C)"),
+    ("blake2", "hashing"),
+    ("hashlib", "hashing"),
+)
+
+
+def _area(where: str, name: str) -> str:
+    if where == "~":
+        for token, label in _BUILTIN_AREAS:
+            if token in name:
+                return label
+        return "small built-in calls (dict.get, format, isinstance, repr, …)"
+    if where.startswith("<attrs generated"):
+        return "attrs-generated `__init__` and validators"
+    if where.startswith("<fingerprint"):
+        return "core/fingerprint.py"
+    if "/migrationkit/" in where:
+        return where.rsplit("/migrationkit/", 1)[1]
+    if "/json/" in where:
+        return "json (standard library)"
+    return "other: " + Path(where).name
+
+
+def profile_areas(stats: pstats.Stats, count: int = 14) -> list[dict[str, Any]]:
+    """Own time summed by module (ours by path, the standard library and C built-ins by kind)."""
+    totals: dict[str, float] = {}
+    for (where, _line, name), timing in stats.stats.items():  # type: ignore[attr-defined]
+        area = _area(where, name)
+        totals[area] = totals.get(area, 0.0) + timing[2]
+    overall = sum(totals.values())
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:count]
+    return [
+        {"area": area, "own_seconds": round(seconds, 3), "share": round(seconds / overall, 4)}
+        for area, seconds in ranked
+    ]
 
 
 BENCHES = {
@@ -206,6 +333,7 @@ BENCHES = {
     "validate": bench_validate,
     "full": bench_full,
     "dlt": bench_dlt,
+    "profile": bench_profile,
 }
 
 
@@ -216,24 +344,49 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--only", default=",".join(BENCHES))
     parser.add_argument("--work", default=str(DATA / "work"))
     parser.add_argument("--json", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--profile-size", type=int, default=100_000)
+    parser.add_argument(
+        "--commit", default=None, help="the commit measured, if not HEAD (PYTHONPATH runs)"
+    )
+    parser.add_argument(
+        "--render-only", action="store_true", help="write docs/benchmarks.md from saved results"
+    )
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    bench = Bench(args.repeat, work)
-    for name in args.only.split(","):
-        for size in sizes:
-            print(f"{name} at {size:,} transactions", flush=True)
-            BENCHES[name](bench, size)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "rows": bench.rows,
-    }
-    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"results in {args.json}")
+    if not args.render_only:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        work = Path(args.work)
+        work.mkdir(parents=True, exist_ok=True)
+        bench = Bench(args.repeat, work)
+        for name in args.only.split(","):
+            for size in [args.profile_size] if name == "profile" else sizes:
+                print(f"{name} at {size:,} transactions", flush=True)
+                BENCHES[name](bench, size)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        machine = (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        payload = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": machine,
+            "commit": args.commit or _commit(),
+            "command": "python benchmarks/run.py "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            "rows": bench.rows,
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"results in {args.json}")
+    if Path(args.json).resolve() == (RESULTS / "latest.json").resolve():
+        from render import render
+
+        DOC.write_text(render(RESULTS))
+        print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ def table(name: str) -> str:
     _REGISTRY = _REGISTRY or PluginRegistry()
     info = _REGISTRY.info(name)
     rows = [
-        "| Entity | Extract | Since | Deletions | Create | Update | Remove | Keeps ids | Batch | Notes |",
+        "| Entity | Extract | Since | Deletions | Create | Update | Remove | Keeps ids | Batch "
+        "| Notes |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entity, caps in info.capabilities.items():

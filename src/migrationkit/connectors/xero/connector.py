@@ -249,6 +249,46 @@ class XeroConnector:
         self._changed()
         return result
 
+    def _put_and_post(
+        self,
+        entity: str,
+        path: str,
+        key: str,
+        requests: Sequence[LoadRequest],
+        ready: Sequence[int],
+        payloads: Sequence[Payload],
+        *,
+        before_update: Callable[[list[int]], None] | None = None,
+    ) -> Iterator[tuple[int, _Outcome]]:
+        """Create with PUT, then update with POST (Xero's verbs), 50 elements a request.
+
+        ``ready`` holds the indexes into ``requests`` of the ``payloads`` to send, in order;
+        yields (request index, outcome). ``before_update`` sees the positions in ``ready`` of the
+        updates just before they go.
+        """
+        for method, update in (("PUT", False), ("POST", True)):
+            chosen = [
+                i
+                for i, n in enumerate(ready)
+                if (requests[n].operation is Operation.UPDATE) is update
+            ]
+            if not chosen:
+                continue
+            if update and before_update is not None:
+                before_update(chosen)
+            outcomes = self._batch(
+                entity,
+                method,
+                method,
+                path,
+                key,
+                [payloads[i] for i in chosen],
+                [requests[ready[i]].idempotency_key for i in chosen],
+                unitdp=True,
+            )
+            for i, outcome in zip(chosen, outcomes, strict=True):
+                yield ready[i], outcome
+
     def _batch(
         self,
         entity: str,
@@ -1228,35 +1268,14 @@ class XeroConnector:
 
         ready, payloads, failed = self._prepare(requests, build)
         results: dict[int, LoadResult] = dict(failed)
-        for method, update in (("PUT", False), ("POST", True)):
-            chosen = [
-                i
-                for i, n in enumerate(ready)
-                if (requests[n].operation is Operation.UPDATE) is update
-            ]
-            if not chosen:
+        for n, outcome in self._put_and_post("items", "/Items", "Items", requests, ready, payloads):
+            if not outcome.ok:
+                results[n] = _refused(outcome)
                 continue
-            outcomes = self._batch(
-                "items",
-                method,
-                method,
-                "/Items",
-                "Items",
-                [payloads[i] for i in chosen],
-                [requests[ready[i]].idempotency_key for i in chosen],
-                unitdp=True,
-            )
-            for i, outcome in zip(chosen, outcomes, strict=True):
-                n = ready[i]
-                if not outcome.ok:
-                    results[n] = _refused(outcome)
-                    continue
-                item_id = str(outcome.element["ItemID"])
-                self._items()[item_id] = str(outcome.element["Code"])
-                note = truncated.get(n)
-                results[n] = LoadResult(
-                    ok=True, target_id=item_id, warnings=(note,) if note else ()
-                )
+            item_id = str(outcome.element["ItemID"])
+            self._items()[item_id] = str(outcome.element["Code"])
+            note = truncated.get(n)
+            results[n] = LoadResult(ok=True, target_id=item_id, warnings=(note,) if note else ())
         return [results[n] for n in range(len(requests))]
 
     # opening balances and open items -----------------------------------------------------------
@@ -1533,37 +1552,23 @@ class XeroConnector:
             if credit
             else ("/Invoices", "Invoices", "InvoiceID")
         )
-        for method, update in (("PUT", False), ("POST", True)):
-            chosen = [
-                i
-                for i, n in enumerate(ready)
-                if (requests[n].operation is Operation.UPDATE) is update
-            ]
-            if not chosen:
-                continue
-            if update:
-                self._keep_unchanged_lines([payloads[i] for i in chosen], credit=credit)
-            if update and credit:
+
+        def before_update(chosen: list[int]) -> None:
+            self._keep_unchanged_lines([payloads[i] for i in chosen], credit=credit)
+            if credit:
                 for i in chosen:
                     self._clear_allocations(str(requests[ready[i]].target_id))
-            outcomes = self._batch(
-                entity,
-                method,
-                method,
-                path,
-                key,
-                [payloads[i] for i in chosen],
-                [requests[ready[i]].idempotency_key for i in chosen],
-                unitdp=True,
+
+        sent = self._put_and_post(
+            entity, path, key, requests, ready, payloads, before_update=before_update
+        )
+        for n, outcome in sent:
+            if not outcome.ok:
+                results[n] = _refused(outcome, code=_reason(outcome.errors))
+                continue
+            results[n] = LoadResult(
+                ok=True, target_id=str(outcome.element[id_field]), warnings=tuple(notes[n])
             )
-            for i, outcome in zip(chosen, outcomes, strict=True):
-                n = ready[i]
-                if not outcome.ok:
-                    results[n] = _refused(outcome, code=_reason(outcome.errors))
-                    continue
-                results[n] = LoadResult(
-                    ok=True, target_id=str(outcome.element[id_field]), warnings=tuple(notes[n])
-                )
         for n, request in enumerate(requests):
             result = results[n]
             record = request.record
@@ -1957,35 +1962,19 @@ class XeroConnector:
 
         ready, payloads, failed = self._prepare(requests, build)
         results: dict[int, LoadResult] = dict(failed)
-        for method, update in (("PUT", False), ("POST", True)):
-            chosen = [
-                i
-                for i, n in enumerate(ready)
-                if (requests[n].operation is Operation.UPDATE) is update
-            ]
-            if not chosen:
-                continue
-            outcomes = self._batch(
-                "bank_transactions",
-                method,
-                method,
-                "/BankTransactions",
-                "BankTransactions",
-                [payloads[i] for i in chosen],
-                [requests[ready[i]].idempotency_key for i in chosen],
-                unitdp=True,
-            )
-            for i, outcome in zip(chosen, outcomes, strict=True):
-                n = ready[i]
-                results[n] = (
-                    LoadResult(
-                        ok=True,
-                        target_id=str(outcome.element["BankTransactionID"]),
-                        warnings=tuple(notes[n]),
-                    )
-                    if outcome.ok
-                    else _refused(outcome)
+        sent = self._put_and_post(
+            "bank_transactions", "/BankTransactions", "BankTransactions", requests, ready, payloads
+        )
+        for n, outcome in sent:
+            results[n] = (
+                LoadResult(
+                    ok=True,
+                    target_id=str(outcome.element["BankTransactionID"]),
+                    warnings=tuple(notes[n]),
                 )
+                if outcome.ok
+                else _refused(outcome)
+            )
         return [results[n] for n in range(len(requests))]
 
     def _load_bank_transfers(self, requests: list[LoadRequest], r: _Refs) -> list[LoadResult]:

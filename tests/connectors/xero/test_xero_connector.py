@@ -359,3 +359,36 @@ def test_xero_as_a_source_lists_what_changed_since_a_moment(
     assert [r.reference for r in since] == ["late change"]
     assert migration.store.reverse_lookup(info.id, "invoices")[since[0].key] == "12"
     assert len(list(target.extract("invoices"))) == len(source.records["invoices"])
+
+
+def test_an_update_fails_with_xeros_words_when_the_old_record_cannot_be_removed(
+    open_xero: OpenXero, tmp_path: Path, sandbox: tuple[XeroSandbox, SandboxServer]
+) -> None:
+    """Payments cannot change in Xero: an update deletes the old one and enters it again.
+
+    When Xero refuses the delete (here: someone deleted it in Xero already), the update fails
+    with Xero's words and the payment is not entered a second time.
+    """
+    app = sandbox[0]
+    source = MemorySource(company())
+    migration = Migration(
+        source_connector(source), open_xero(), SQLiteStateStore(tmp_path / "s.db")
+    )
+    assert migration.full().status == "succeeded"
+    org = app.org(app.default_tenant)
+    info = migration.store.migrations()[0]
+    target_id = migration.store.target_ids(info.id, "payments", ["61"])["61"]
+    shape, _, xero_id = target_id.partition("/")
+    assert shape == "payment"
+    org.delete_payment(xero_id)
+    live = {p["PaymentID"] for p in org.payments.values() if p["Status"] != "DELETED"}
+
+    old = next(r for r in source.records["payments"] if r.key == "61")
+    source.replace(attrs.evolve(old, reference="cheque 1001"))
+    again = migration.full()
+
+    [problem] = [p for p in again.problems if p.entity == "payments"]
+    assert (problem.source_key, problem.outcome) == ("61", Outcome.FAILED)
+    assert problem.reason == "XERO_REFUSED"
+    assert "already been deleted" in (problem.message or "")
+    assert {p["PaymentID"] for p in org.payments.values() if p["Status"] != "DELETED"} == live

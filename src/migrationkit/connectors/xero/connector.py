@@ -249,6 +249,25 @@ class XeroConnector:
         self._changed()
         return result
 
+    @staticmethod
+    def _remove_replaced(
+        requests: Sequence[LoadRequest], remove: Callable[[str], RemovalResult]
+    ) -> dict[int, LoadResult]:
+        """Remove the old record of each update, for records Xero cannot change in place.
+
+        The caller enters the new version again. Returns the updates whose old record could not
+        be removed, as failed results by request index; those must not be entered again.
+        """
+        refused: dict[int, LoadResult] = {}
+        for n, request in enumerate(requests):
+            if request.operation is Operation.UPDATE and request.target_id:
+                removal = remove(request.target_id)
+                if not removal.removed:
+                    refused[n] = LoadResult.failed(
+                        removal.reason or "XERO_REFUSED", removal.message or "could not replace it"
+                    )
+        return refused
+
     def _put_and_post(
         self,
         entity: str,
@@ -1281,18 +1300,9 @@ class XeroConnector:
     # opening balances and open items -----------------------------------------------------------
 
     def _load_opening_balances(self, requests: list[LoadRequest], r: _Refs) -> list[LoadResult]:
-        results: dict[int, LoadResult] = {}
-        kept: list[LoadRequest] = []
-        for n, request in enumerate(requests):
-            if request.operation is Operation.UPDATE and request.target_id:
-                # Amounts changed: the old conversion record is taken back, a new one made.
-                removal = self._remove_opening(request.target_id)
-                if not removal.removed:
-                    results[n] = LoadResult.failed(
-                        removal.reason or "XERO_REFUSED", removal.message or "could not replace it"
-                    )
-                    continue
-            kept.append(request)
+        # Amounts changed: the old conversion record is taken back, a new one made.
+        results = self._remove_replaced(requests, self._remove_opening)
+        kept = [request for n, request in enumerate(requests) if n not in results]
         created = iter(self._create_openings(kept, r))
         return [results[n] if n in results else next(created) for n in range(len(requests))]
 
@@ -1659,14 +1669,7 @@ class XeroConnector:
     # refunds ---------------------------------------------------------------------------------
 
     def _load_refunds(self, requests: list[LoadRequest], r: _Refs) -> list[LoadResult]:
-        results: dict[int, LoadResult] = {}
-        for n, request in enumerate(requests):
-            if request.operation is Operation.UPDATE and request.target_id:
-                removal = self._remove_refund(request.target_id)
-                if not removal.removed:
-                    results[n] = LoadResult.failed(
-                        removal.reason or "XERO_REFUSED", removal.message or "could not replace it"
-                    )
+        results = self._remove_replaced(requests, self._remove_refund)
         clearing = self._clearing()
         invoices: list[tuple[int, Payload]] = []
         for n, request in enumerate(requests):
@@ -1768,15 +1771,8 @@ class XeroConnector:
     # payments ----------------------------------------------------------------------------------
 
     def _load_payments(self, requests: list[LoadRequest], r: _Refs) -> list[LoadResult]:
-        results: dict[int, LoadResult] = {}
-        for n, request in enumerate(requests):
-            if request.operation is Operation.UPDATE and request.target_id:
-                # Xero payments cannot be changed, only deleted and entered again.
-                removal = self._remove_payment(request.target_id)
-                if not removal.removed:
-                    results[n] = LoadResult.failed(
-                        removal.reason or "XERO_REFUSED", removal.message or "could not replace it"
-                    )
+        # Xero payments cannot be changed, only deleted and entered again.
+        results = self._remove_replaced(requests, self._remove_payment)
         singles: list[tuple[int, Payload]] = []
         batches: list[tuple[int, Payload]] = []
         overpayments: list[tuple[int, Payload]] = []
@@ -1978,17 +1974,14 @@ class XeroConnector:
         return [results[n] for n in range(len(requests))]
 
     def _load_bank_transfers(self, requests: list[LoadRequest], r: _Refs) -> list[LoadResult]:
+        refused = self._remove_replaced(requests, self._remove_transfer)
         results = []
-        for request in requests:
+        for n, request in enumerate(requests):
             record = request.record
             assert isinstance(record, BankTransfer)
-            if request.operation is Operation.UPDATE and request.target_id:
-                removal = self._remove_transfer(request.target_id)
-                if not removal.removed:
-                    results.append(
-                        LoadResult.failed(removal.reason or "XERO_REFUSED", removal.message or "")
-                    )
-                    continue
+            if n in refused:
+                results.append(refused[n])
+                continue
             try:
                 payload: Payload = {
                     "FromBankAccount": r.bank(record.from_bank_account).reference(),
@@ -2019,14 +2012,7 @@ class XeroConnector:
     # journals --------------------------------------------------------------------------------
 
     def _load_manual_journals(self, requests: list[LoadRequest], r: _Refs) -> list[LoadResult]:
-        results: dict[int, LoadResult] = {}
-        for n, request in enumerate(requests):
-            if request.operation is Operation.UPDATE and request.target_id:
-                removal = self._remove_journal(request.target_id)
-                if not removal.removed:
-                    results[n] = LoadResult.failed(
-                        removal.reason or "XERO_REFUSED", removal.message or "could not replace it"
-                    )
+        results = self._remove_replaced(requests, self._remove_journal)
         journals: list[tuple[int, Payload]] = []
         routed: dict[int, list[tuple[JournalLine, m.XeroAccount]]] = {}
         for n, request in enumerate(requests):

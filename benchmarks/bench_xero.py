@@ -57,7 +57,7 @@ from migrationkit import (
     TaxTreatment,
     hookimpl,
 )
-from migrationkit.connectors.xero.sandbox import API_PREFIX, XeroSandbox, start_server
+from migrationkit.testing.sandboxes.xero.app import API_PREFIX, XeroSandbox, start_server
 
 BATCH = 50
 PER_MINUTE = 60

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from migrationkit.cli import main
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 ROOT = Path(__file__).parents[1]
 PLUGIN = ROOT / "plugins" / "migrationkit-jsonl"

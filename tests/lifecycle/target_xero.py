@@ -31,8 +31,8 @@ from migrationkit import (
     RemovalRequest,
     hookimpl,
 )
-from migrationkit.connectors.xero.sandbox import API_PREFIX, XeroSandbox, start_server
-from migrationkit.http import SandboxServer
+from migrationkit.testing import SandboxServer
+from migrationkit.testing.sandboxes.xero.app import API_PREFIX, XeroSandbox, start_server
 
 RATE_SCALE = 1000.0
 CLEARING = "9997"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from migrationkit import ENTITY_ORDER, PluginRegistry, Rejected, fingerprint
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 KILLS = 24
 

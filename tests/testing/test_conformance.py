@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from migrationkit import Ledger
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
 from migrationkit.testing import SourceSuite, TargetSuite, datasets
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 
 class TestCsvTarget(TargetSuite):

@@ -1,25 +1,19 @@
-"""Tools for connectors that speak HTTP: a rate-limited, retrying client; OAuth2 with rotating
-refresh tokens; and the base of local API sandboxes. Third-party connectors may use them too."""
+"""Tools for connectors that speak HTTP: a rate-limited, retrying client and OAuth2 with rotating
+refresh tokens. Third-party connectors may use them too; the local API sandboxes that fake
+these APIs live in :mod:`migrationkit.testing.sandboxes`."""
 
 from .client import DEFAULT_ACTIONS, Action, ApiClient, ConnectionLost, TokenProvider, retry_after
 from .oauth import OAuth2Session, TokenSet, TokenStore, default_token_path, login
 from .ratelimit import Limits, RateLimiter
-from .sandbox import Fault, Faults, Request, Response, SandboxApp, SandboxServer
 
 __all__ = [
     "DEFAULT_ACTIONS",
     "Action",
     "ApiClient",
     "ConnectionLost",
-    "Fault",
-    "Faults",
     "Limits",
     "OAuth2Session",
     "RateLimiter",
-    "Request",
-    "Response",
-    "SandboxApp",
-    "SandboxServer",
     "TokenProvider",
     "TokenSet",
     "TokenStore",

@@ -13,7 +13,6 @@ import base64
 import contextlib
 import fcntl
 import hashlib
-import http.server
 import json
 import os
 import secrets
@@ -202,23 +201,6 @@ def _safe_error(response: requests.Response) -> str:
     return value if isinstance(value, str) and value.replace("_", "").isalnum() else ""
 
 
-class _Callback(http.server.BaseHTTPRequestHandler):
-    result: dict[str, str]
-    done: threading.Event
-
-    def do_GET(self) -> None:
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        type(self).result.update({k: v[0] for k, v in query.items()})
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(b"<p>migrationkit is logged in. You can close this window.</p>")
-        type(self).done.set()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def login(
     session: OAuth2Session,
     *,
@@ -250,10 +232,25 @@ def login(
         "code_challenge_method": "S256",
         **(extra or {}),
     }
+    # The redirect server is only needed here: importing the toolkit must not start or load it.
+    import http.server
+
+    class Callback(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            result.update({k: v[0] for k, v in query.items()})
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(b"<p>migrationkit is logged in. You can close this window.</p>")
+            done.set()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
     done = threading.Event()
     result: dict[str, str] = {}
-    handler = type("Callback", (_Callback,), {"result": result, "done": done})
-    server = http.server.HTTPServer(("127.0.0.1", port), handler)
+    server = http.server.HTTPServer(("127.0.0.1", port), Callback)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

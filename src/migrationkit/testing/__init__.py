@@ -16,10 +16,16 @@ migrationkit is installed. To fake an HTTP API, subclass :class:`SandboxApp` and
 :class:`SandboxServer`; :class:`Faults` injects 429s, 5xx, expired tokens and dropped connections.
 """
 
-from migrationkit.http.sandbox import Fault, Faults, Request, Response, SandboxApp, SandboxServer
-
 from . import datasets
 from .memory import MemorySource, memory_source
+from .sandboxes.server import (
+    Fault,
+    Faults,
+    Request,
+    Response,
+    SandboxApp,
+    SandboxServer,
+)
 from .suite import SourceSuite, TargetSuite, no_floats
 
 __all__ = [

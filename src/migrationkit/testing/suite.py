@@ -35,7 +35,7 @@ from migrationkit.core.model import ENTITY_ORDER, RECORD_TYPES, Record
 from migrationkit.core.plugins import Connector, PluginRegistry
 from migrationkit.core.references import remap
 from migrationkit.core.state import SQLiteStateStore
-from migrationkit.http.sandbox import Fault, Faults
+from migrationkit.testing.sandboxes.server import Fault, Faults
 
 from . import datasets
 from .memory import memory_source

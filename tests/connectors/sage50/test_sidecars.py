@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from migrationkit.connectors.sage50.generator import DEFECT_KINDS, GeneratorOptions, generate
 from migrationkit.connectors.sage50.validator import validate_file
+from migrationkit.testing.generators.sage50 import (
+    DEFECT_KINDS,
+    GeneratorOptions,
+    generate,
+)
 
 
 def _check(path: Path) -> None:

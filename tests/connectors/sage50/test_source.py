@@ -21,7 +21,7 @@ from migrationkit import (
     TaxTreatment,
     fingerprint,
 )
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 
 def open_source(path: Path):  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from migrationkit import (
     SQLiteStateStore,
     fingerprint,
 )
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "larkspur.json"
 

@@ -26,7 +26,7 @@ from migrationkit import (
     fingerprint,
 )
 from migrationkit.connectors.sage50 import connector, spool
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from sage_accounting_support import SpecCheck, open_connector, sandbox
 
 from migrationkit import Connector
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ import requests
 from jsonschema import Draft7Validator, FormatChecker
 
 from migrationkit import Connector, PluginRegistry
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
 from migrationkit.connectors.sage_accounting.wire import loads
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 SUBSET = Path(__file__).parent / "spec" / "sage-subset.json"
 SCALE = 200.0

@@ -19,8 +19,8 @@ from sage_accounting_support import SpecCheck, authorize
 from migrationkit import AuthError, PluginRegistry
 from migrationkit.connectors.sage_accounting import auth
 from migrationkit.connectors.sage_accounting.commands import auth_command
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
 from migrationkit.http import TokenStore
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 
 def free_port() -> int:

@@ -24,8 +24,8 @@ from migrationkit import (
     SQLiteStateStore,
     reconcile,
 )
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
 from migrationkit.connectors.sage_accounting.taxes import DEFAULT_TAX_CODE_MAP
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 # What cannot move, and why; every one of these is explained by reconcile.
 EXPECTED_SKIPS = {

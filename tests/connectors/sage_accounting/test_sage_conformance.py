@@ -37,10 +37,9 @@ from migrationkit import (
     Refund,
     TrackingCategory,
 )
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
 from migrationkit.core.plugins import Connector
-from migrationkit.http import Faults
-from migrationkit.testing import SourceSuite, TargetSuite
+from migrationkit.testing import Faults, SourceSuite, TargetSuite
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 _LONG_AGO = dt.date(1970, 1, 1)
 

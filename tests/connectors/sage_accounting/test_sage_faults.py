@@ -35,8 +35,9 @@ from migrationkit import (
     SQLiteStateStore,
     reconcile,
 )
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
-from migrationkit.http import Fault, TokenStore
+from migrationkit.http import TokenStore
+from migrationkit.testing import Fault
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 MOVED = (
     "contacts",

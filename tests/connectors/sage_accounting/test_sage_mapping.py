@@ -18,8 +18,8 @@ from migrationkit import (
     TaxTreatment,
 )
 from migrationkit.connectors.sage_accounting import mapping, wire
-from migrationkit.connectors.sage_accounting.sandbox_data import TAX_RATES
 from migrationkit.connectors.sage_accounting.taxes import DEFAULT_TAX_CODE_MAP, match_tax_rate
+from migrationkit.testing.sandboxes.sage_accounting.data import TAX_RATES
 
 GB_RATES = {rate_id: {"id": rate_id, "percentage": pct} for rate_id, _, pct, _ in TAX_RATES}
 

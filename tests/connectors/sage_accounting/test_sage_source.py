@@ -19,7 +19,7 @@ from migrationkit import (
     SQLiteStateStore,
     reconcile,
 )
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
 
 
 def counts(report: RunReport, entity: str) -> dict[str, int]:

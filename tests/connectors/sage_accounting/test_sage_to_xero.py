@@ -22,8 +22,8 @@ from migrationkit import (
     SQLiteStateStore,
     reconcile,
 )
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox, SageSandboxServer
-from migrationkit.connectors.xero.sandbox import (
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer
+from migrationkit.testing.sandboxes.xero.app import (
     API_PREFIX,
     TOKEN_PATH,
     XeroSandbox,

@@ -12,9 +12,14 @@ import pytest
 
 from connectors.xero.xero_spec import EXERCISED, SpecObserver, subset
 from migrationkit import Connector, PluginRegistry
-from migrationkit.connectors.sage50.generator import GeneratorOptions, generate
-from migrationkit.connectors.xero.sandbox import API_PREFIX, TOKEN_PATH, XeroSandbox, start_server
-from migrationkit.http import SandboxServer
+from migrationkit.testing import SandboxServer
+from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
+from migrationkit.testing.sandboxes.xero.app import (
+    API_PREFIX,
+    TOKEN_PATH,
+    XeroSandbox,
+    start_server,
+)
 
 RATE_SCALE = 1000.0
 """Rate-limit windows run this much faster in tests (a minute lasts 60 ms)."""

@@ -17,7 +17,9 @@ import pytest
 import requests
 
 from migrationkit.cli import main
-from migrationkit.connectors.xero.sandbox import (
+from migrationkit.http import OAuth2Session, TokenSet, TokenStore
+from migrationkit.testing import SandboxServer
+from migrationkit.testing.sandboxes.xero.app import (
     API_PREFIX,
     AUTHORIZE_PATH,
     CONNECTIONS_PATH,
@@ -25,7 +27,6 @@ from migrationkit.connectors.xero.sandbox import (
     XeroSandbox,
     start_server,
 )
-from migrationkit.http import OAuth2Session, SandboxServer, TokenSet, TokenStore
 
 
 def _free_port() -> int:

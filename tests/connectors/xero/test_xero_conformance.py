@@ -51,9 +51,8 @@ from migrationkit import (
     TrackingCategory,
     TrackingOption,
 )
-from migrationkit.connectors.xero.sandbox import XeroSandbox, start_server
-from migrationkit.http import Faults, SandboxServer
-from migrationkit.testing import SourceSuite, TargetSuite
+from migrationkit.testing import Faults, SandboxServer, SourceSuite, TargetSuite
+from migrationkit.testing.sandboxes.xero.app import XeroSandbox, start_server
 
 _XERO_ROLES = frozenset(
     {

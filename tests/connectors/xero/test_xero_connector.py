@@ -34,9 +34,9 @@ from migrationkit import (
     TaxTreatment,
     reconcile,
 )
-from migrationkit.connectors.xero.sandbox import XeroSandbox
 from migrationkit.core.state import Outcome
-from migrationkit.http import SandboxServer
+from migrationkit.testing import SandboxServer
+from migrationkit.testing.sandboxes.xero.app import XeroSandbox
 
 OpenXero = Callable[..., Connector]
 

@@ -25,8 +25,14 @@ from migrationkit import (
     PluginRegistry,
     SQLiteStateStore,
 )
-from migrationkit.connectors.xero.sandbox import API_PREFIX, TOKEN_PATH, XeroSandbox, start_server
-from migrationkit.http import Fault, Limits, Request, Response, SandboxServer, TokenSet, TokenStore
+from migrationkit.http import Limits, TokenSet, TokenStore
+from migrationkit.testing import Fault, Request, Response, SandboxServer
+from migrationkit.testing.sandboxes.xero.app import (
+    API_PREFIX,
+    TOKEN_PATH,
+    XeroSandbox,
+    start_server,
+)
 
 RATE_SCALE = 1000.0
 DOCUMENTS = ("invoices", "credit_notes", "payments", "bank_transactions", "manual_journals")

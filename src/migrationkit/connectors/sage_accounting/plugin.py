@@ -177,7 +177,6 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
 
 @hookimpl
 def migrationkit_register_commands(register: Callable[[str, click.Command], None]) -> None:
-    from .commands import auth_command, sandbox_command
+    from .commands import auth_command
 
-    register("sandbox", sandbox_command)
     register("auth", auth_command)

@@ -1,4 +1,4 @@
-"""Registers the ``xero`` connector and its commands (``migrationkit sandbox xero``, ``auth xero``).
+"""Registers the ``xero`` connector and its ``migrationkit auth xero`` command.
 
 Loaded through the ``migrationkit`` entry point like any third-party plugin.
 """
@@ -231,7 +231,5 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
 @hookimpl
 def migrationkit_register_commands(register: Callable[[str, click.Command], None]) -> None:
     from .auth import auth_command
-    from .sandbox_cli import sandbox_command
 
-    register("sandbox", sandbox_command)
     register("auth", auth_command)

@@ -2,7 +2,7 @@
 
 Run it with ``migrationkit sandbox xero [--port P]``; the tests start it in a thread. It serves
 ``/api.xro/2.0/...`` for any ``xero-tenant-id`` (each tenant gets a new UK organisation, see
-:mod:`.sandbox_org`) and any bearer token, and enforces what Xero enforces at the HTTP level:
+:mod:`.organisation`) and any bearer token, and enforces what Xero enforces at the HTTP level:
 
 * per-tenant rate limits (5 calls in flight, 60 a minute, 5,000 a day), answered with 429, a
   ``Retry-After`` and ``X-Rate-Limit-Problem``; every answer carries ``X-MinLimit-Remaining``
@@ -43,10 +43,11 @@ from typing import Any
 
 import attrs
 
-from migrationkit.http import Limits, Request, Response, SandboxApp, SandboxServer
+from migrationkit.connectors.xero import wire
+from migrationkit.http import Limits
 
-from . import wire
-from .sandbox_org import ZERO_ID, Obj, Organisation, XeroError, render
+from ..server import Request, Response, SandboxApp, SandboxServer
+from .organisation import ZERO_ID, Obj, Organisation, XeroError, render
 
 __all__ = [
     "API_PREFIX",

@@ -17,10 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType as _Fixed
 from typing import Any, ClassVar
 
-from migrationkit.http import Request
+from migrationkit.connectors.sage_accounting.wire import money, timestamp_text
 
-from . import sandbox_data as data
-from .wire import money, timestamp_text
+from ..server import Request
+from . import data
 
 __all__ = ["COLLECTIONS", "Invalid", "Store"]
 

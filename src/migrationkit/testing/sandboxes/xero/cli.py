@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import click
 
-from .sandbox import (
-    API_PREFIX,
-    AUTHORIZE_PATH,
-    CONNECTIONS_PATH,
-    TOKEN_PATH,
-    XeroSandbox,
-    start_server,
-)
-
 __all__ = ["sandbox_command"]
 
 
@@ -28,6 +19,15 @@ __all__ = ["sandbox_command"]
 @click.option("--tenant", default=None, help="Tenant id to print (default: a new one).")
 def sandbox_command(port: int, rate_scale: float, tenant: str | None) -> None:
     """Run a local emulator of the Xero Accounting API (any token and tenant id work)."""
+    from .app import (
+        API_PREFIX,
+        AUTHORIZE_PATH,
+        CONNECTIONS_PATH,
+        TOKEN_PATH,
+        XeroSandbox,
+        start_server,
+    )
+
     app = XeroSandbox(rate_scale=rate_scale, tenant_id=tenant)
     server = start_server(app, port=port)
     token = app.issue_token()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from migrationkit.http import Fault, Request, Response, SandboxApp, SandboxServer
+from migrationkit.testing import Fault, Request, Response, SandboxApp, SandboxServer
 
 
 class Counter(SandboxApp):

@@ -15,7 +15,7 @@ deleted objects with ``deleted_at``), errors as Sage's array with 422 for invali
 Sales invoice and credit note numbers given by the caller are honoured (``honour_numbers``):
 whether real Sage does so is not documented, so this behaviour is a switch.
 
-The rules themselves live in :mod:`.sandbox_rules`.
+The rules themselves live in :mod:`.rules`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from migrationkit.http import Request, Response, SandboxApp, SandboxServer
+from migrationkit.connectors.sage_accounting.wire import dumps, error_body, loads, parse_timestamp
 
-from .sandbox_rules import COLLECTIONS, Invalid, Store
-from .wire import dumps, error_body, loads, parse_timestamp
+from ..server import Request, Response, SandboxApp, SandboxServer
+from .rules import COLLECTIONS, Invalid, Store
 
 __all__ = ["SageSandbox", "SageSandboxServer"]
 

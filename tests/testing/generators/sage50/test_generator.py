@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from migrationkit.connectors.sage50.generator import (
+from migrationkit.testing.generators.sage50 import (
     DEFECT_KINDS,
     TRANSACTION_TYPES,
     GeneratorOptions,

@@ -11,9 +11,9 @@ import pytest
 import requests
 from sage_accounting_support import SpecCheck, sandbox
 
-from migrationkit.connectors.sage_accounting.sandbox import SageSandbox
 from migrationkit.connectors.sage_accounting.wire import dumps, loads
-from migrationkit.http import Fault
+from migrationkit.testing import Fault
+from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox
 
 
 class Api:

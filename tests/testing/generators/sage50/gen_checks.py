@@ -1,7 +1,7 @@
 """Independent checks of sage50-json 1.0 invariants, used to test the data generator.
 
 This module re-derives FORMAT.md section 9 from a parsed file without sharing any code with
-``migrationkit.connectors.sage50.generator``: it recomputes the double entry of section 8.4,
+``migrationkit.testing.generators.sage50.generator``: it recomputes the double entry of section 8.4,
 the outstanding amounts of section 8.8, the currency rules of section 8.7 and the balances of
 nominal accounts and contacts. ``check`` returns findings with the codes of the format, so a
 test can compare them with a defect sidecar. ``strict=True`` additionally demands what the

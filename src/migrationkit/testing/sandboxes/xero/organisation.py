@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .wire import format_msdate
+from migrationkit.connectors.xero.wire import format_msdate
 
 __all__ = ["ZERO_ID", "Organisation", "XeroError", "render"]
 

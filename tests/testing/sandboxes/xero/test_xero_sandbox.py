@@ -15,14 +15,15 @@ import pytest
 import requests
 
 from migrationkit.connectors.xero import wire
-from migrationkit.connectors.xero.sandbox import (
+from migrationkit.http import Limits
+from migrationkit.testing import SandboxServer
+from migrationkit.testing.sandboxes.xero.app import (
     API_PREFIX,
     AUTHORIZE_PATH,
     TOKEN_PATH,
     XeroSandbox,
     start_server,
 )
-from migrationkit.http import Limits, SandboxServer
 
 MSDATE = re.compile(r"^/Date\(\d+(\+0000)?\)/$")
 

@@ -1,0 +1,1 @@
+"""Generators of realistic source data, with deliberate defects on request."""

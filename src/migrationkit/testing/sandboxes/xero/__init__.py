@@ -1,0 +1,1 @@
+"""A stateful emulator of the Xero Accounting API (``migrationkit sandbox xero``)."""

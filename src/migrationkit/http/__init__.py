@@ -2,7 +2,15 @@
 refresh tokens. Third-party connectors may use them too; the local API sandboxes that fake
 these APIs live in :mod:`migrationkit.testing.sandboxes`."""
 
-from .client import DEFAULT_ACTIONS, Action, ApiClient, ConnectionLost, TokenProvider, retry_after
+from .client import (
+    DEFAULT_ACTIONS,
+    Action,
+    ApiClient,
+    ConnectionLost,
+    StaticToken,
+    TokenProvider,
+    retry_after,
+)
 from .oauth import OAuth2Session, TokenSet, TokenStore, default_token_path, login
 from .ratelimit import Limits, RateLimiter
 
@@ -14,6 +22,7 @@ __all__ = [
     "Limits",
     "OAuth2Session",
     "RateLimiter",
+    "StaticToken",
     "TokenProvider",
     "TokenSet",
     "TokenStore",

@@ -34,6 +34,7 @@ __all__ = [
     "Action",
     "ApiClient",
     "ConnectionLost",
+    "StaticToken",
     "TokenProvider",
     "retry_after",
 ]
@@ -76,6 +77,30 @@ class TokenProvider(Protocol):
 
     def access_token(self) -> str: ...
     def refresh(self, rejected: str) -> str: ...
+
+
+class StaticToken:
+    """A fixed bearer token given as an option (a sandbox's, or one made elsewhere).
+
+    It cannot be refreshed: when the API refuses it, the error says how to get tokens that can.
+    """
+
+    def __init__(self, token: str, *, system: str, login_hint: str) -> None:
+        self._token = token
+        self._system = system
+        self._login_hint = login_hint
+
+    def __repr__(self) -> str:
+        return "StaticToken(<hidden>)"
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh(self, rejected: str) -> str:
+        raise AuthError(
+            f"{self._system} refused the access token given in the options, and a fixed token "
+            f"cannot be refreshed: {self._login_hint} and leave access_token out"
+        )
 
 
 def retry_after(response: requests.Response, default: float) -> float:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrationkit.core.errors import AuthError, ConfigError
+from migrationkit.core.errors import ConfigError
 from migrationkit.http import OAuth2Session, TokenSet, TokenStore, default_token_path, login
 
 from .client import DEFAULT_BASE_URL, SageClient
@@ -25,7 +25,6 @@ __all__ = [
     "AUTHORIZE_URL",
     "LOGIN_HINT",
     "TOKEN_URL",
-    "StaticToken",
     "credentials",
     "log_in",
     "oauth_session",
@@ -37,25 +36,6 @@ TOKEN_URL = "https://oauth.accounting.sage.com/token"
 LOGIN_HINT = "run `migrationkit auth sage-accounting`"
 SCOPE = "full_access"
 CONNECTOR = "sage-accounting"
-
-
-class StaticToken:
-    """A fixed access token (the sandbox prints one); it cannot be refreshed."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "StaticToken(***)"
-
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self, rejected: str) -> str:
-        raise AuthError(
-            "Sage Accounting refused the access token given as an option; it cannot be "
-            f"refreshed: {LOGIN_HINT} and leave access_token out"
-        )
 
 
 def credentials(client_id: str | None, client_secret: str | None) -> tuple[str, str]:

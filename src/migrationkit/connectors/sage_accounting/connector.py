@@ -27,9 +27,9 @@ from migrationkit.core.contract import (
 from migrationkit.core.errors import ConfigError, MappingError, RemoteAPIError
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import Record
-from migrationkit.http import ConnectionLost, TokenProvider
+from migrationkit.http import ConnectionLost, StaticToken, TokenProvider
 
-from .auth import TOKEN_URL, StaticToken, oauth_session
+from .auth import LOGIN_HINT, TOKEN_URL, oauth_session
 from .business import Business
 from .client import DEFAULT_BASE_URL, AmbiguousCreate, SageClient
 from .documents import POSTING_HANDLERS
@@ -71,7 +71,7 @@ class SageAccountingConnector:
         if rate_limit < 1 or rate_scale <= 0 or workers < 1:
             raise ConfigError("rate_limit and workers must be at least 1, rate_scale above 0")
         auth: TokenProvider = (
-            StaticToken(access_token)
+            StaticToken(access_token, system="Sage Accounting", login_hint=LOGIN_HINT)
             if access_token
             else oauth_session(client_id, client_secret, token_store, token_url)
         )

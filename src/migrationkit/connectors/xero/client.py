@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from migrationkit.core.errors import AuthError, RemoteAPIError
+from migrationkit.core.errors import RemoteAPIError
 from migrationkit.http import Action, ApiClient, Limits, RateLimiter, TokenProvider
 
 from . import wire
@@ -29,7 +29,6 @@ __all__ = [
     "XERO_CONNECTIONS_URL",
     "XERO_LIMITS",
     "XERO_TOKEN_URL",
-    "StaticToken",
     "WriteResult",
     "XeroApi",
     "classify",
@@ -75,25 +74,6 @@ def _header_int(response: requests.Response, name: str) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-class StaticToken:
-    """A fixed bearer token (the sandbox takes any); it cannot be refreshed."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "StaticToken(<hidden>)"
-
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self, rejected: str) -> str:
-        raise AuthError(
-            "Xero refused the access token given in the options; give a fresh one or use "
-            "`migrationkit auth xero` and the token store"
-        )
 
 
 def make_client(

@@ -77,6 +77,7 @@ from migrationkit.core.model import (
 )
 from migrationkit.http import (
     OAuth2Session,
+    StaticToken,
     TokenProvider,
     TokenStore,
     default_token_path,
@@ -86,7 +87,6 @@ from . import mapping as m
 from .client import (
     XERO_API_URL,
     XERO_TOKEN_URL,
-    StaticToken,
     WriteResult,
     XeroApi,
     make_client,
@@ -190,7 +190,9 @@ class XeroConnector:
 
     def _auth(self) -> TokenProvider:
         if self._access_token:
-            return StaticToken(self._access_token)
+            return StaticToken(
+                self._access_token, system="Xero", login_hint="run `migrationkit auth xero`"
+            )
         if not self.client_id or not self._client_secret:
             raise AuthError(
                 "Xero needs client_id and client_secret (options, or XERO_CLIENT_ID and "

@@ -221,3 +221,49 @@ def test_the_example_plugin_installs_with_pip_and_is_listed(tmp_path: Path) -> N
     )  # fmt: skip
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert " passed" in suite.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        (
+            "[migration]\nsmaple = 3\n",
+            "error: unknown option 'smaple' in [migration] of m.toml; did you mean 'sample'?",
+        ),
+        (
+            '[migration]\nsample = "twenty"\n',
+            "error: option 'sample' in [migration] of m.toml must be an integer, "
+            "not 'twenty' (a text)",
+        ),
+        (
+            '[source]\nconnector = "sage50-json"\npath = "company.json"\n'
+            '[target]\nconnector = "csv"\npath = "out"\ndelimter = ";"\n',
+            "error: unknown option 'delimter' in [target] of m.toml (connector csv); "
+            "did you mean 'delimiter'?",
+        ),
+        (
+            '[source]\nconnector = "sage50-json"\npath = "company.json"\nparallel = 2\n'
+            '[target]\nconnector = "csv"\npath = "out"\n',
+            "error: option 'parallel' in [source] of m.toml (connector sage50-json) must be "
+            "true or false, not 2 (an integer)",
+        ),
+    ],
+    ids=["misspelled-key", "wrong-type", "unknown-connector-option", "wrong-connector-type"],
+)
+def test_a_config_mistake_is_exit_2_and_one_line_naming_file_table_and_key(
+    company: Path, toml: str, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("m.toml").write_text(toml)
+    code, out, err = run(["--config", "m.toml", "migrate"], capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [line]
+    assert not Path("out").exists()
+
+
+def test_an_error_line_is_printed_as_text_not_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(["validate", "sage50-json:[/red][bold]missing.json"], capsys)
+    assert code == 1
+    assert "[/red][bold]missing.json" in err
+    assert "Traceback" not in err and "MarkupError" not in err

@@ -16,6 +16,7 @@ from .core.contract import (
     Found,
     LoadRequest,
     LoadResult,
+    LocationOnly,
     Operation,
     Problem,
     References,
@@ -24,6 +25,7 @@ from .core.contract import (
     RemovalResult,
     RunContext,
 )
+from .core.convert import converter
 from .core.engine import Migration, MigrationOptions, RunObserver, SourceInvalid
 from .core.errors import (
     AuthError,
@@ -134,6 +136,7 @@ __all__ = [
     "LedgerAccount",
     "LoadRequest",
     "LoadResult",
+    "LocationOnly",
     "ManualJournal",
     "MappingError",
     "Migration",
@@ -176,6 +179,7 @@ __all__ = [
     "TrackingOption",
     "UnknownConnectorError",
     "__version__",
+    "converter",
     "fingerprint",
     "hookimpl",
     "load_settings",

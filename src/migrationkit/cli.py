@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import attrs
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -81,7 +82,7 @@ class _Context:
     def open(self, spec: ConnectorSpec | None, side: str) -> Connector:
         if spec is None:
             raise click.UsageError(f"give the {side} as NAME:LOCATION or in --config [{side}]")
-        return self.registry.open(spec.name, spec.options)
+        return self.registry.open(spec.name, spec.options, origin=spec.origin)
 
 
 pass_context = click.make_pass_decorator(_Context)
@@ -228,13 +229,8 @@ def _print_plan(plan: Plan) -> None:
         console.print(f"[yellow]{mode} is not possible: {reason}[/yellow]")
 
 
-def _report_folder(settings: Settings, report: RunReport) -> Path:
-    base = settings.options.report_dir or str(Path(settings.state).parent / "reports")
-    return Path(base) / f"run-{report.run_id}"
-
-
 def _finish(settings: Settings, report: RunReport) -> None:
-    folder = write_reports(report, _report_folder(settings, report))
+    folder = write_reports(report, settings.run_report_folder(report.run_id))
     _print_run(report, folder)
     if report.status != "succeeded":
         sys.exit(1)
@@ -366,7 +362,7 @@ def connectors(ctx: _Context, as_json: bool) -> None:
                 "source": info.is_source,
                 "target": info.is_target,
                 "location": info.location_help,
-                "options": dict(info.options),
+                "options": info.option_help(),
                 "provided_by": registry.distribution_of(name),
                 "entities": {e: c.summary() for e, c in info.capabilities.items()},
             }
@@ -591,7 +587,7 @@ def remigrate(
     with _observer(ctx.quiet) as observer:
         migration.observer = observer
         removed, report = migration.remigrate()
-    write_reports(removed, _report_folder(settings, removed))
+    write_reports(removed, settings.run_report_folder(removed.run_id))
     _finish(settings, report)
 
 
@@ -619,9 +615,7 @@ def reconcile_command(
     migration = _migration(ctx, settings, None)
     result = migration.reconcile(as_of.date() if as_of else None)
     _print_reconciliation(result)
-    folder = write_reconciliation(
-        result, report_dir or Path(settings.state).parent / "reports" / "reconcile"
-    )
+    folder = write_reconciliation(result, report_dir or settings.report_root / "reconcile")
     console.print(f"Reconciliation written to {folder}/reconciliation.html and .json")
     if not result.ok:
         sys.exit(1)
@@ -713,7 +707,8 @@ def _add_plugin_commands(registry: PluginRegistry) -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    # The message is text, not markup: "[migration]" and "[/red]" in it must print as written.
+    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 

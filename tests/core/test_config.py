@@ -60,10 +60,17 @@ T1 = "GB_STANDARD"
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[migrate]\n", "unknown section"),
-        ("[migration]\nsampel = 3\n", "unknown key"),
+        ("[migrate]\n", r"unknown section 'migrate' in .*; did you mean 'migration'\?"),
+        (
+            "[migration]\nsampel = 3\n",
+            r"unknown option 'sampel' in \[migration\] of .*m\.toml; did you mean 'sample'\?",
+        ),
         ("[migration]\nhistory_mode = 'everything'\n", "history_mode"),
-        ("[migration]\ncutoff = 'soon'\n", "not a date"),
+        ("[migration]\ncutoff = 'soon'\n", r"option 'cutoff' in \[migration\] .* must be a date"),
+        (
+            "[migration]\nsample = 'twenty'\n",
+            r"option 'sample' in \[migration\] .* must be an integer",
+        ),
         ("[source]\npath = 'x'\n", "needs connector"),
         ("[mappings.tax_rates]\nT1 = 3\n", "must map"),
         ("this is = not toml [", "not valid TOML"),

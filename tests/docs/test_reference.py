@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import migrationkit
+from migrationkit import PluginRegistry
 from migrationkit.core import hookspecs
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -40,7 +43,28 @@ def test_the_public_api_is_exactly_all() -> None:
         assert hasattr(migrationkit, name), name
 
 
-def test_every_connector_page_carries_its_capability_matrix() -> None:
-    for name in ("csv", "sage50-json", "jsonl"):
-        page = DOCS / "connectors" / f"{name}.md"
-        assert f"<!-- capabilities: {name} -->" in page.read_text("utf-8"), page
+CONNECTOR_PAGES = ("csv", "sage50-json", "jsonl", "xero", "sage-accounting")
+
+
+def _hook() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_hook", DOCS / "_hooks" / "capabilities.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", CONNECTOR_PAGES)
+def test_every_connector_page_carries_its_generated_tables(name: str) -> None:
+    page = (DOCS / "connectors" / f"{name}.md").read_text("utf-8")
+    assert f"<!-- capabilities: {name} -->" in page
+    assert f"<!-- options: {name} -->" in page
+
+
+@pytest.mark.parametrize("name", CONNECTOR_PAGES)
+def test_the_generated_option_table_has_a_row_per_option(name: str) -> None:
+    rendered = _hook().on_page_markdown(f"<!-- options: {name} -->")
+    options = PluginRegistry().info(name).option_help()
+    rows = [line for line in rendered.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == list(options)
+    assert all(help_ and help_ in rendered for help_ in options.values())

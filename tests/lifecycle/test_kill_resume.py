@@ -30,6 +30,7 @@ SLOW_PLUGIN = """
 import time
 from migrationkit import ConnectorInfo, hookimpl
 from migrationkit.connectors.csv.connector import CsvConnector
+from migrationkit.connectors.csv.options import CsvOptions
 from migrationkit.connectors.csv.plugin import CAPABILITIES
 
 class SlowCsv(CsvConnector):
@@ -42,7 +43,7 @@ class SlowCsv(CsvConnector):
 @hookimpl
 def migrationkit_register_connectors(register):
     register(ConnectorInfo(name="slowcsv", summary="csv, slow to answer",
-                           factory=lambda location=None, **o: SlowCsv(location, **o),
+                           factory=SlowCsv, options=CsvOptions,
                            capabilities=CAPABILITIES))
 """
 

@@ -13,6 +13,7 @@ from migrationkit import (
     ConnectorInfo, EntityCapabilities, ENTITY_ORDER, Removal, RemovalResult, hookimpl,
 )
 from migrationkit.connectors.csv.connector import CsvConnector
+from migrationkit.connectors.csv.options import CsvOptions
 from migrationkit.testing import TargetSuite
 
 class Careless(CsvConnector):
@@ -33,7 +34,7 @@ class Plugin:
                                       removal={Removal.DELETE}, preserve_ids=True, batch_size=100)
                 for e in ENTITY_ORDER}
         register(ConnectorInfo(name="careless", summary="", capabilities=caps,
-                               factory=lambda location=None, **o: Careless(location, **o)))
+                               factory=Careless, options=CsvOptions))
 
 @pytest.fixture(autouse=True)
 def _register(monkeypatch):

@@ -21,12 +21,16 @@ A config file holds what the command line would otherwise carry::
     [mappings.tax_rates]
     T1 = "GB_STANDARD"
 
+``[migration]`` takes the fields of :class:`~migrationkit.MigrationOptions` (their defaults
+are the defaults) plus ``state``; ``[source]`` and ``[target]`` take the connector's name and
+its options, which the connector's options class checks when it opens. Every table is
+structured by the one converter of :mod:`migrationkit.core.convert`: a misspelled key or a
+value of the wrong type is one line naming the file, the table, the key and what was expected.
 Relative paths are relative to the directory the command runs in.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,33 +38,26 @@ from typing import Any
 
 import attrs
 
-from .engine import HISTORY_MODES, MigrationOptions
+from .convert import structure_options, unknown_key_message
+from .engine import MigrationOptions
 from .errors import ConfigError
 from .state import DEFAULT_STATE_PATH
 
 __all__ = ["ConnectorSpec", "Settings", "load_settings", "parse_spec"]
 
-_MIGRATION_KEYS = {
-    "state",
-    "report_dir",
-    "history_mode",
-    "cutoff",
-    "sample",
-    "seed",
-    "preserve_ids",
-    "validate",
-    "entities",
-    "batch_size",
-    "reconcile",
-}
+_SECTIONS = ("source", "target", "migration", "mappings")
 
 
 @attrs.frozen
 class ConnectorSpec:
-    """Which connector, with which options (``location`` is the part after the colon)."""
+    """Which connector, with which options (``location`` is the part after the colon).
+
+    ``origin`` says where the spec came from, for messages about its options.
+    """
 
     name: str
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    origin: str = attrs.field(default="", eq=False)
 
     def __str__(self) -> str:
         where = self.options.get("location") or self.options.get("path") or ""
@@ -72,32 +69,32 @@ def parse_spec(text: str) -> ConnectorSpec:
     name, colon, location = text.partition(":")
     if not colon or not name:
         raise ConfigError(f"{text!r} is not NAME:LOCATION (for example csv:out/)")
-    return ConnectorSpec(name=name.strip(), options={"location": location} if location else {})
+    return ConnectorSpec(
+        name=name.strip(),
+        options={"location": location} if location else {},
+        origin=f"connector spec {text!r}",
+    )
 
 
 @attrs.frozen(kw_only=True)
 class Settings:
+    """A migration's settings: its connectors, its state store and its options."""
+
     source: ConnectorSpec | None
     target: ConnectorSpec | None
     state: str
     options: MigrationOptions
 
+    @property
+    def report_root(self) -> Path:
+        """Where reports go: ``report_dir``, else ``reports/`` beside the state store."""
+        if self.options.report_dir:
+            return Path(self.options.report_dir)
+        return Path(self.state).parent / "reports"
 
-def _table(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = config.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    return dict(value)
-
-
-def _connector(config: Mapping[str, Any], side: str) -> ConnectorSpec | None:
-    table = _table(config, side)
-    if not table:
-        return None
-    name = table.pop("connector", None)
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f'[{side}] needs connector = "NAME"')
-    return ConnectorSpec(name=name, options=table)
+    def run_report_folder(self, run_id: int | str) -> Path:
+        """The folder of one run's reports (the command line gives each run its own)."""
+        return self.report_root / f"run-{run_id}"
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -111,6 +108,23 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+def _table(config: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = config.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] {where} must be a table")
+    return dict(value)
+
+
+def _connector(config: Mapping[str, Any], side: str, where: str) -> ConnectorSpec | None:
+    table = _table(config, side, where)
+    if not table:
+        return None
+    name = table.pop("connector", None)
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f'[{side}] {where} needs connector = "NAME"')
+    return ConnectorSpec(name=name, options=table, origin=f"[{side}] {where}")
+
+
 def load_settings(
     config_path: str | Path | None = None,
     *,
@@ -121,47 +135,28 @@ def load_settings(
 ) -> Settings:
     """Combine a config file (if any) with command-line values, which win."""
     config = read_config(config_path) if config_path else {}
-    unknown = set(config) - {"source", "target", "migration", "mappings"}
-    if unknown:
-        raise ConfigError(f"unknown section(s) in the config file: {', '.join(sorted(unknown))}")
-    migration = _table(config, "migration")
-    bad = set(migration) - _MIGRATION_KEYS
-    if bad:
-        raise ConfigError(f"unknown key(s) in [migration]: {', '.join(sorted(bad))}")
+    where = f"of {config_path}" if config_path else "of the settings"
+    for section in config:
+        if section not in _SECTIONS:
+            message = unknown_key_message(section, list(_SECTIONS), f"{config_path}")
+            raise ConfigError(message.replace("unknown option", "unknown section", 1))
+    migration = _table(config, "migration", where)
+    state_path = migration.pop("state", None)
+    if state_path is not None and not isinstance(state_path, str):
+        raise ConfigError(f"option 'state' in [migration] {where} must be a path (in quotes)")
     migration.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    mappings = _table(config, "mappings")
-    for entity, table in mappings.items():
-        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-            raise ConfigError(f"[mappings.{entity}] must map source keys to target ids (strings)")
-    cutoff = migration.get("cutoff")
-    if isinstance(cutoff, str):
-        try:
-            cutoff = dt.date.fromisoformat(cutoff)
-        except ValueError:
-            raise ConfigError(f"cutoff {cutoff!r} is not a date (YYYY-MM-DD)") from None
-    history = migration.get("history_mode", "full_history")
-    if history not in HISTORY_MODES:
-        raise ConfigError(f"history_mode {history!r} is not one of {', '.join(HISTORY_MODES)}")
-    entities = migration.get("entities")
-    try:
-        options = MigrationOptions(
-            sample=int(migration.get("sample", 20)),
-            seed=int(migration.get("seed", 0)),
-            history_mode=history,
-            cutoff=cutoff,
-            preserve_ids=bool(migration.get("preserve_ids", True)),
-            validate=bool(migration.get("validate", True)),
-            mappings={e: dict(t) for e, t in mappings.items()},
-            entities=tuple(entities) if entities else None,
-            batch_size=int(migration["batch_size"]) if migration.get("batch_size") else None,
-            report_dir=migration.get("report_dir"),
-            reconcile=bool(migration.get("reconcile", False)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[migration]: {exc}") from None
+    mappings = _table(config, "mappings", where)
+    if mappings:
+        for entity, table in mappings.items():
+            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+                raise ConfigError(
+                    f"[mappings.{entity}] {where} must map source keys to target ids (strings)"
+                )
+        migration["mappings"] = mappings
+    options = structure_options(MigrationOptions, migration, where=f"[migration] {where}")
     return Settings(
-        source=parse_spec(source) if source else _connector(config, "source"),
-        target=parse_spec(target) if target else _connector(config, "target"),
-        state=state or migration.get("state") or str(DEFAULT_STATE_PATH),
+        source=parse_spec(source) if source else _connector(config, "source", where),
+        target=parse_spec(target) if target else _connector(config, "target", where),
+        state=state or state_path or str(DEFAULT_STATE_PATH),
         options=options,
     )

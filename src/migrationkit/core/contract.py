@@ -17,6 +17,7 @@ __all__ = [
     "Found",
     "LoadRequest",
     "LoadResult",
+    "LocationOnly",
     "Operation",
     "Problem",
     "References",
@@ -33,20 +34,45 @@ class Operation(enum.StrEnum):
 
 
 @attrs.frozen(kw_only=True)
+class LocationOnly:
+    """The options of a connector that takes nothing but its location."""
+
+    location: str | None = attrs.field(
+        default=None, metadata={"help": "where the data is (the part after NAME:)"}
+    )
+
+
+def _options_class(_instance: object, _attribute: object, value: type) -> None:
+    if not (isinstance(value, type) and attrs.has(value)):
+        raise TypeError(f"ConnectorInfo.options must be an attrs class, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
 class ConnectorInfo:
     """What a plugin registers: a connector's name, how to build it and what it can do.
 
-    ``factory`` is called with the connector's options (``location`` holds the part after the
-    colon in ``NAME:LOCATION``) and returns an object whose methods implement the connector hooks
-    of :mod:`migrationkit.core.hookspecs`.
+    ``options`` is an attrs class holding every option the connector takes (``location`` holds
+    the part after the colon in ``NAME:LOCATION``), each field with a ``help`` text in its
+    metadata. Options from a config file, a spec or a program are structured into it with the
+    converter of :mod:`migrationkit.core.convert`, which refuses unknown keys and wrong types
+    in one clear line; ``factory`` is then called with that instance and returns an object
+    whose methods implement the connector hooks of :mod:`migrationkit.core.hookspecs`.
     """
 
     name: str
     summary: str
-    factory: Callable[..., object]
+    factory: Callable[[Any], object]
     capabilities: Mapping[str, EntityCapabilities]
     location_help: str = ""
-    options: Mapping[str, str] = attrs.field(factory=dict)
+    options: type = attrs.field(default=LocationOnly, validator=_options_class)
+
+    def option_help(self) -> dict[str, str]:
+        """Each option's name and one-line help, in declaration order."""
+        return {
+            field.alias or field.name: str(field.metadata.get("help", ""))
+            for field in attrs.fields(self.options)
+            if not field.metadata.get("hidden")
+        }
 
     @property
     def is_source(self) -> bool:

@@ -25,6 +25,7 @@ from .contract import (
     RemovalResult,
     RunContext,
 )
+from .convert import structure_options
 from .errors import CapabilityError, ConfigError, UnknownConnectorError
 from .findings import Finding
 from .model import Record
@@ -117,14 +118,22 @@ class PluginRegistry:
                 f"no connector named {name!r} is installed (installed: {known})"
             ) from None
 
-    def open(self, name: str, options: Mapping[str, Any] | None = None) -> Connector:
-        """Build connector ``name`` with ``options`` and return it ready to use."""
+    def open(
+        self, name: str, options: Mapping[str, Any] | object | None = None, *, origin: str = ""
+    ) -> Connector:
+        """Build connector ``name`` with ``options`` and return it ready to use.
+
+        ``options`` is a table (from a config file, a spec or a program), structured into the
+        connector's options class, or an instance of that class. ``origin`` says where the
+        table came from, for the message when an option is unknown or of the wrong type.
+        """
         info = self.info(name)
-        try:
-            instance = info.factory(**dict(options or {}))
-        except TypeError as exc:
-            raise ConfigError(f"connector {name!r}: {exc}") from exc
-        return Connector(info, instance)
+        if isinstance(options, info.options):
+            settings = options
+        else:
+            where = f"{origin} (connector {name})" if origin else f"the options of connector {name}"
+            settings = structure_options(info.options, options or {}, where=where)  # type: ignore[arg-type]
+        return Connector(info, info.factory(settings))
 
     def commands(self) -> list[tuple[str, click.Command]]:
         """Every command plugins add to the command line, as ``(group, command)``."""

@@ -219,5 +219,5 @@ def test_the_parallel_option_reads_like_a_switch(export: Path, given: str, expec
 
 
 def test_a_parallel_option_that_is_no_switch_is_refused(export: Path) -> None:
-    with pytest.raises(ConfigError, match="parallel must be true or false"):
+    with pytest.raises(ConfigError, match=r"'parallel' .* must be true or false"):
         open_source(export, parallel="sometimes")

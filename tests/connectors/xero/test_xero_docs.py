@@ -1,4 +1,4 @@
-"""docs/connectors/xero.md documents every option and the capabilities as declared."""
+"""docs/connectors/xero.md carries the capabilities as declared (options: tests/docs)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from pathlib import Path
 from migrationkit import ENTITY_ORDER, PluginRegistry
 
 DOC = Path(__file__).parents[3] / "docs" / "connectors" / "xero.md"
-
-
-def test_every_option_is_documented() -> None:
-    text = DOC.read_text("utf-8")
-    for option in PluginRegistry().info("xero").options:
-        assert f"`{option}`" in text, option
 
 
 def test_the_capability_matrix_is_generated_from_the_declaration() -> None:

@@ -1,12 +1,10 @@
-"""The archive itself: canonical records as JSON Lines, one cattrs converter for the format."""
+"""The archive itself: canonical records as JSON Lines, through migrationkit's converter."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,13 +26,10 @@ from migrationkit import (
     SourceError,
     hookimpl,
 )
+from migrationkit.core.convert import converter
 
-# Amounts travel as strings so that no float ever touches them; dates as ISO text.
-converter = cattrs.Converter()
-converter.register_unstructure_hook(Decimal, str)
-converter.register_structure_hook(Decimal, lambda value, _type: Decimal(str(value)))
-converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
-converter.register_structure_hook(dt.date, lambda value, _type: dt.date.fromisoformat(value))
+# migrationkit's converter: amounts travel as decimal text so that no float ever touches them,
+# dates as ISO text; it refuses unknown fields and values of the wrong type.
 
 
 class JsonlArchive:

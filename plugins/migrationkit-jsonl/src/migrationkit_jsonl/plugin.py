@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
+
 from migrationkit import ENTITY_ORDER, ConnectorInfo, EntityCapabilities, Removal, hookimpl
 
 CAPABILITIES = dict.fromkeys(
@@ -19,10 +21,20 @@ CAPABILITIES = dict.fromkeys(
 )
 
 
-def _factory(location: str | None = None, **options: object) -> object:
+@attrs.frozen(kw_only=True)
+class JsonlOptions:
+    """The connector's options; migrationkit checks them (unknown keys, types) when it opens."""
+
+    location: str | None = attrs.field(default=None, metadata={"help": "the archive file"})
+    path: str | None = attrs.field(
+        default=None, metadata={"help": "path of the archive file (same as LOCATION)"}
+    )
+
+
+def _factory(options: JsonlOptions) -> object:
     from .archive import JsonlArchive
 
-    return JsonlArchive(location, **options)  # type: ignore[arg-type]
+    return JsonlArchive(options.path or options.location)
 
 
 @hookimpl
@@ -34,6 +46,6 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             factory=_factory,
             capabilities=CAPABILITIES,
             location_help="path of the archive file, e.g. jsonl:archive.jsonl",
-            options={"path": "path of the archive file (same as LOCATION)"},
+            options=JsonlOptions,
         )
     )

@@ -37,18 +37,13 @@ from migrationkit.core.model import ENTITY_ORDER, Allocation, Record
 from migrationkit.core.references import remap
 
 from .codec import ALLOCATION_COLUMNS, EntityCodec, Scalars, codec_for
+from .options import DATE_FORMATS, CsvOptions
 
 __all__ = ["CHECKPOINT", "CsvConnector"]
 
 CHECKPOINT = ".migrationkit-csv.json"
 CHANGES = ".migrationkit-csv-changes"
 ALLOCATIONS = "allocations"
-
-_DATE_FORMATS = {
-    "iso": ("%Y-%m-%d",),
-    "uk": ("%Y-%m-%d", "%d/%m/%Y"),
-    "us": ("%Y-%m-%d", "%m/%d/%Y"),
-}
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -58,30 +53,16 @@ def _sniff_delimiter(first_line: str) -> str:
 class CsvConnector:
     """Reads and writes canonical records as CSV files in one folder."""
 
-    def __init__(
-        self,
-        location: str | None = None,
-        *,
-        path: str | None = None,
-        delimiter: str = "auto",
-        decimal: str = "auto",
-        dates: str = "iso",
-        bom: bool = False,
-    ) -> None:
-        chosen = path or location
+    def __init__(self, options: CsvOptions | None = None) -> None:
+        options = options or CsvOptions()
+        chosen = options.path or options.location
         if not chosen:
             raise ConfigError("csv needs a folder: csv:PATH/TO/FOLDER")
-        if delimiter not in ("auto", ",", ";"):
-            raise ConfigError(f"csv delimiter must be auto, ',' or ';', not {delimiter!r}")
-        if decimal not in ("auto", ".", ","):
-            raise ConfigError(f"csv decimal must be auto, '.' or ',', not {decimal!r}")
-        if dates not in _DATE_FORMATS:
-            raise ConfigError(f"csv dates must be one of {', '.join(_DATE_FORMATS)}, not {dates!r}")
         self.root = Path(chosen).expanduser()
-        self.delimiter = delimiter
-        self.decimal = decimal
-        self.dates = dates
-        self.bom = bool(bom)
+        self.delimiter = options.delimiter
+        self.decimal = options.decimal
+        self.dates = options.dates
+        self.bom = options.bom
         self._writer: _Writer | None = None
 
     def _file(self, entity: str) -> Path:
@@ -127,7 +108,7 @@ class CsvConnector:
             handle.seek(0)
         delimiter = _sniff_delimiter(first) if self.delimiter == "auto" else self.delimiter
         mark = self.decimal if self.decimal != "auto" else ("," if delimiter == ";" else ".")
-        return handle, delimiter, Scalars(decimal_mark=mark, date_formats=_DATE_FORMATS[self.dates])
+        return handle, delimiter, Scalars(decimal_mark=mark, date_formats=DATE_FORMATS[self.dates])
 
     def _rows(self, path: Path) -> Iterator[tuple[int, dict[str, str], Scalars]]:
         handle, delimiter, scalars = self._open_read(path)

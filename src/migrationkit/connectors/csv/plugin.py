@@ -9,6 +9,8 @@ from migrationkit.core.contract import ConnectorInfo
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import ENTITY_ORDER
 
+from .options import CsvOptions
+
 _EVERYTHING = EntityCapabilities(
     extract=True,
     create=True,
@@ -21,10 +23,10 @@ _EVERYTHING = EntityCapabilities(
 CAPABILITIES = dict.fromkeys(ENTITY_ORDER, _EVERYTHING)
 
 
-def _factory(location: str | None = None, **options: object) -> object:
+def _factory(options: CsvOptions) -> object:
     from .connector import CsvConnector
 
-    return CsvConnector(location, **options)  # type: ignore[arg-type]
+    return CsvConnector(options)
 
 
 @hookimpl
@@ -36,12 +38,6 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             factory=_factory,
             capabilities=CAPABILITIES,
             location_help="a folder, e.g. csv:out/",
-            options={
-                "path": "the folder (same as LOCATION)",
-                "delimiter": "auto (default), ',' or ';' (reading; ';' also for writing)",
-                "decimal": "auto (default: ',' with ';' delimiters), '.' or ',' when reading",
-                "dates": "iso (default), uk (also DD/MM/YYYY) or us (also MM/DD/YYYY) when reading",
-                "bom": "write a UTF-8 byte-order mark, for Excel (default false)",
-            },
+            options=CsvOptions,
         )
     )

@@ -27,6 +27,7 @@ from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import Record
 
 from . import mapping, spool
+from .options import Sage50Options
 from .reader import iter_transactions, read_sections
 
 __all__ = ["Sage50Source"]
@@ -40,17 +41,6 @@ _TARGET_FIRST = {"SI": 0, "SP": 0, "PI": 0, "PR": 0}
 PARALLEL_FROM_BYTES = 16 * 1024 * 1024
 
 
-def _flag(value: bool | str, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "1", "on"):
-        return True
-    if text in ("false", "no", "0", "off"):
-        return False
-    raise ConfigError(f"sage50-json option {name} must be true or false, not {value!r}")
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         return f"the field {exc.args[0]!r} is missing"
@@ -60,20 +50,15 @@ def _describe(exc: BaseException) -> str:
 class Sage50Source:
     """Reads one Sage 50 company exported as sage50-json 1.0."""
 
-    def __init__(
-        self,
-        location: str | None = None,
-        *,
-        path: str | None = None,
-        parallel: bool | str = True,
-    ) -> None:
-        chosen = path or location
+    def __init__(self, options: Sage50Options | None = None) -> None:
+        options = options or Sage50Options()
+        chosen = options.path or options.location
         if not chosen:
             raise ConfigError("sage50-json needs the export file: sage50-json:PATH/TO/company.json")
         self.path = Path(chosen).expanduser()
         if not self.path.is_file():
             raise SourceError(f"{self.path} does not exist or is not a file")
-        self.parallel = _flag(parallel, "parallel")
+        self.parallel = options.parallel
         self._sections: dict[str, Any] | None = None
         self._stage: _Stage | None = None
         self._stamp: tuple[int, int] | None = None

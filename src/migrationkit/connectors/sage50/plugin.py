@@ -8,6 +8,8 @@ from migrationkit.core.capabilities import EntityCapabilities
 from migrationkit.core.contract import ConnectorInfo
 from migrationkit.core.hookspecs import hookimpl
 
+from .options import Sage50Options
+
 _MASTER = EntityCapabilities(extract=True)
 _TRAIL = EntityCapabilities(extract=True, deletions=True)
 
@@ -44,10 +46,10 @@ CAPABILITIES = {
 }
 
 
-def _factory(location: str | None = None, **options: object) -> object:
+def _factory(options: Sage50Options) -> object:
     from .connector import Sage50Source
 
-    return Sage50Source(location, **options)  # type: ignore[arg-type]
+    return Sage50Source(options)
 
 
 @hookimpl
@@ -59,10 +61,6 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             factory=_factory,
             capabilities=CAPABILITIES,
             location_help="path of the export file, e.g. sage50-json:company.json",
-            options={
-                "path": "path of the export file (same as LOCATION)",
-                "parallel": "index a large file's audit trail in a second process while "
-                "loading (true, the default, or false)",
-            },
+            options=Sage50Options,
         )
     )

@@ -20,6 +20,7 @@ from migrationkit.core.errors import ConfigError
 from migrationkit.http import OAuth2Session, TokenSet, TokenStore, default_token_path, login
 
 from .client import DEFAULT_BASE_URL, SageClient
+from .options import TOKEN_URL
 
 __all__ = [
     "AUTHORIZE_URL",
@@ -32,7 +33,6 @@ __all__ = [
 
 AUTHORIZE_URL = "https://www.sageone.com/oauth2/auth/central"
 """Sage's authorize endpoint; ``filter=apiv3.1`` is added as a query parameter."""
-TOKEN_URL = "https://oauth.accounting.sage.com/token"
 LOGIN_HINT = "run `migrationkit auth sage-accounting`"
 SCOPE = "full_access"
 CONNECTOR = "sage-accounting"

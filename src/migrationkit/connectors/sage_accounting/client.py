@@ -17,6 +17,7 @@ import requests
 from migrationkit.core.errors import ConfigError, RemoteAPIError
 from migrationkit.http import Action, ApiClient, Limits, RateLimiter, TokenProvider
 
+from .options import DEFAULT_BASE_URL
 from .wire import SageError, dumps, loads, parse_errors
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "choose_business",
 ]
 
-DEFAULT_BASE_URL = "https://api.accounting.sage.com/v3.1"
 PAGE_SIZE = 200
 """The most ``items_per_page`` Sage allows."""
 

@@ -9,8 +9,7 @@ when it is not there.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from migrationkit.core.contract import (
@@ -29,12 +28,13 @@ from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import Record
 from migrationkit.http import ConnectionLost, StaticToken, TokenProvider
 
-from .auth import LOGIN_HINT, TOKEN_URL, oauth_session
+from .auth import LOGIN_HINT, oauth_session
 from .business import Business
-from .client import DEFAULT_BASE_URL, AmbiguousCreate, SageClient
+from .client import AmbiguousCreate, SageClient
 from .documents import POSTING_HANDLERS
+from .options import SageAccountingOptions
 from .plugin import CAPABILITIES
-from .resources import MASTER_HANDLERS, Context, Handler, Options, not_allowed
+from .resources import MASTER_HANDLERS, Context, Handler, not_allowed
 
 __all__ = ["SageAccountingConnector", "may_have_landed"]
 
@@ -50,45 +50,27 @@ def may_have_landed(error: Exception) -> bool:
 class SageAccountingConnector:
     """One Sage Accounting business, read as a source or written as a target."""
 
-    def __init__(
-        self,
-        location: str | None = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        token_store: str | os.PathLike[str] | None = None,
-        token_url: str = TOKEN_URL,
-        access_token: str | None = None,
-        rate_limit: int = 100,
-        rate_scale: float = 1.0,
-        tax_rate_map: Mapping[str, str] | None = None,
-        void_reason: str | None = None,
-        include_voided: bool = False,
-        workers: int = 4,
-        timeout: float = 60.0,
-    ) -> None:
-        if rate_limit < 1 or rate_scale <= 0 or workers < 1:
-            raise ConfigError("rate_limit and workers must be at least 1, rate_scale above 0")
+    def __init__(self, options: SageAccountingOptions) -> None:
         auth: TokenProvider = (
-            StaticToken(access_token, system="Sage Accounting", login_hint=LOGIN_HINT)
-            if access_token
-            else oauth_session(client_id, client_secret, token_store, token_url)
+            StaticToken(options.access_token, system="Sage Accounting", login_hint=LOGIN_HINT)
+            if options.access_token
+            else oauth_session(
+                options.client_id, options.client_secret, options.token_store, options.token_url
+            )
         )
         self.client = SageClient.build(
-            base_url, auth, rate_limit=rate_limit, rate_scale=rate_scale, timeout=timeout
+            options.base_url,
+            auth,
+            rate_limit=options.rate_limit,
+            rate_scale=options.rate_scale,
+            timeout=options.timeout,
         )
-        self.business = Business(self.client, location)
-        options = Options(
-            tax_rate_map=dict(tax_rate_map or {}),
-            include_voided=include_voided,
-            **({"void_reason": void_reason} if void_reason else {}),
-        )
+        self.business = Business(self.client, options.location)
         self.context = Context(self.client, self.business, options)
         self.handlers: dict[str, Handler] = {
             cls.entity: cls(self.context) for cls in (*MASTER_HANDLERS, *POSTING_HANDLERS)
         }
-        self.workers = workers
+        self.workers = options.workers
 
     def handler(self, entity: str) -> Handler:
         try:

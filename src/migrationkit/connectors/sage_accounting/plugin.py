@@ -15,7 +15,9 @@ from migrationkit.core.capabilities import EntityCapabilities, Removal
 from migrationkit.core.contract import ConnectorInfo
 from migrationkit.core.hookspecs import hookimpl
 
-__all__ = ["CAPABILITIES", "OPTIONS"]
+from .options import SageAccountingOptions
+
+__all__ = ["CAPABILITIES"]
 
 _BATCH = 10
 """Records per load call; Sage has no batch endpoint, the connector sends them concurrently."""
@@ -137,28 +139,11 @@ CAPABILITIES = {
     ),
 }
 
-OPTIONS = {
-    "location": "the business: its id or name (optional when the login has one business)",
-    "base_url": "API base URL (default https://api.accounting.sage.com/v3.1)",
-    "client_id": "the Sage app's client id (or SAGE_CLIENT_ID)",
-    "client_secret": "the Sage app's client secret (or SAGE_CLIENT_SECRET)",
-    "token_store": "token file (default ~/.config/migrationkit/tokens/sage-accounting.json)",
-    "token_url": "OAuth token endpoint (default https://oauth.accounting.sage.com/token)",
-    "access_token": "a fixed access token instead of a login (the sandbox prints one)",
-    "rate_limit": "calls per minute (default 100)",
-    "rate_scale": "time runs this many times faster for limits and backoff (sandboxes only)",
-    "tax_rate_map": "source tax code → Sage tax rate id, over the default UK map",
-    "void_reason": "the reason Sage records when a sales document is voided",
-    "include_voided": "read voided sales documents too (default false)",
-    "workers": "requests in flight at once within one load (default 4)",
-    "timeout": "seconds to wait for one answer (default 60)",
-}
 
-
-def _factory(location: str | None = None, **options: object) -> object:
+def _factory(options: SageAccountingOptions) -> object:
     from .connector import SageAccountingConnector
 
-    return SageAccountingConnector(location, **options)  # type: ignore[arg-type]
+    return SageAccountingConnector(options)
 
 
 @hookimpl
@@ -170,7 +155,7 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             factory=_factory,
             capabilities=CAPABILITIES,
             location_help="the business id or name, e.g. sage-accounting:'Larkspur Ltd'",
-            options=OPTIONS,
+            options=SageAccountingOptions,
         )
     )
 

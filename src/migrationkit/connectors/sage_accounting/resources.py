@@ -17,8 +17,6 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-import attrs
-
 from migrationkit.core.capabilities import Removal
 from migrationkit.core.contract import (
     LoadRequest,
@@ -47,25 +45,19 @@ from . import mapping
 from .business import Business
 from .client import Reply, SageClient
 from .mapping import Ref, Written
+from .options import SageAccountingOptions
 from .taxes import TaxMatch, match_tax_rate
 from .wire import timestamp_text
 
-__all__ = ["MASTER_HANDLERS", "Context", "Handler", "Options", "not_allowed", "refused"]
-
-
-@attrs.frozen(kw_only=True)
-class Options:
-    """The connector options handlers use (see the plugin for the full list)."""
-
-    tax_rate_map: Mapping[str, str] = attrs.field(factory=dict)
-    void_reason: str = "Voided by migrationkit (rollback or deleted at the source)"
-    include_voided: bool = False
+__all__ = ["MASTER_HANDLERS", "Context", "Handler", "not_allowed", "refused"]
 
 
 class Context:
     """What every handler shares: the client, the business, the options and run settings."""
 
-    def __init__(self, client: SageClient, business: Business, options: Options) -> None:
+    def __init__(
+        self, client: SageClient, business: Business, options: SageAccountingOptions
+    ) -> None:
         self.client = client
         self.business = business
         self.options = options

@@ -21,6 +21,7 @@ from migrationkit.core.errors import RemoteAPIError
 from migrationkit.http import Action, ApiClient, Limits, RateLimiter, TokenProvider
 
 from . import wire
+from .options import XERO_API_URL, XERO_TOKEN_URL
 
 __all__ = [
     "CLIENT_LIMITS",
@@ -36,8 +37,6 @@ __all__ = [
     "read_limits",
 ]
 
-XERO_API_URL = "https://api.xero.com/api.xro/2.0"
-XERO_TOKEN_URL = "https://identity.xero.com/connect/token"
 XERO_AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
 XERO_CONNECTIONS_URL = "https://api.xero.com/connections"
 XERO_LIMITS = Limits(concurrent=5, per_minute=60, per_day=5000)

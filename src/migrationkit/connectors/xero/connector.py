@@ -85,12 +85,11 @@ from migrationkit.http import (
 
 from . import mapping as m
 from .client import (
-    XERO_API_URL,
-    XERO_TOKEN_URL,
     WriteResult,
     XeroApi,
     make_client,
 )
+from .options import XeroOptions
 from .reader import XeroReader
 
 __all__ = ["XeroConnector"]
@@ -122,54 +121,29 @@ class _Outcome:
 class XeroConnector:
     """Reads and writes one Xero organisation (tenant). See docs/connectors/xero.md."""
 
-    def __init__(
-        self,
-        location: str | None = None,
-        *,
-        tenant_id: str | None = None,
-        base_url: str = XERO_API_URL,
-        token_url: str = XERO_TOKEN_URL,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        token_store: str | os.PathLike[str] | None = None,
-        access_token: str | None = None,
-        rate_scale: float | str = 1.0,
-        clearing_account: str | None = None,
-        clearing_account_name: str = "Conversion clearing",
-        conversion_contact: str = "Opening balances",
-        journal_contact: str = "Journal adjustments",
-        sundry_contact: str = "Sundry",
-        retries: int | str = 6,
-        observers: Iterable[Callable[..., None]] = (),
-    ) -> None:
-        tenant = tenant_id or location
+    def __init__(self, options: XeroOptions) -> None:
+        tenant = options.tenant_id or options.location
         if not tenant:
             raise ConfigError(
                 "xero needs a tenant id: xero:TENANT_ID (`migrationkit auth xero` lists them)"
             )
-        try:
-            self.rate_scale = float(rate_scale)
-            retry_count = int(retries)
-        except ValueError:
-            raise ConfigError("xero: rate_scale must be a number and retries an integer") from None
-        if self.rate_scale <= 0:
-            raise ConfigError("xero: rate_scale must be greater than zero")
-        if clearing_account is not None and not 0 < len(str(clearing_account)) <= 10:
-            raise ConfigError("xero: clearing_account must be an account code of 1-10 characters")
-        self.tenant_id = str(tenant)
-        self.base_url = base_url
-        self.token_url = token_url
-        self.client_id = client_id or os.environ.get("XERO_CLIENT_ID")
-        self._client_secret = client_secret or os.environ.get("XERO_CLIENT_SECRET")
-        self.token_store = Path(token_store) if token_store else default_token_path("xero")
-        self._access_token = access_token
-        self.clearing_code = str(clearing_account) if clearing_account else None
-        self.clearing_name = clearing_account_name
-        self.conversion_contact = conversion_contact
-        self.journal_contact = journal_contact
-        self.sundry_contact = sundry_contact
-        self._retries = retry_count
-        self._observers = list(observers)
+        self.rate_scale = options.rate_scale
+        self.tenant_id = tenant
+        self.base_url = options.base_url
+        self.token_url = options.token_url
+        self.client_id = options.client_id or os.environ.get("XERO_CLIENT_ID")
+        self._client_secret = options.client_secret or os.environ.get("XERO_CLIENT_SECRET")
+        self.token_store = (
+            Path(options.token_store) if options.token_store else default_token_path("xero")
+        )
+        self._access_token = options.access_token
+        self.clearing_code = options.clearing_account
+        self.clearing_name = options.clearing_account_name
+        self.conversion_contact = options.conversion_contact
+        self.journal_contact = options.journal_contact
+        self.sundry_contact = options.sundry_contact
+        self._retries = options.retries
+        self._observers = list(options.observers)
         self._api: XeroApi | None = None
         self._reader: XeroReader | None = None
         self._preserve_ids = True

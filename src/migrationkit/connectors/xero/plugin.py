@@ -12,6 +12,8 @@ from migrationkit.core.capabilities import EntityCapabilities, Removal
 from migrationkit.core.contract import ConnectorInfo
 from migrationkit.core.hookspecs import hookimpl
 
+from .options import XeroOptions
+
 if TYPE_CHECKING:
     import click
 
@@ -193,10 +195,10 @@ CAPABILITIES = {
 }
 
 
-def _factory(location: str | None = None, **options: object) -> object:
+def _factory(options: XeroOptions) -> object:
     from .connector import XeroConnector
 
-    return XeroConnector(location, **options)  # type: ignore[arg-type]
+    return XeroConnector(options)
 
 
 @hookimpl
@@ -208,22 +210,7 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             factory=_factory,
             capabilities=CAPABILITIES,
             location_help="the tenant id, e.g. xero:6f7594f2-... (see `migrationkit auth xero`)",
-            options={
-                "tenant_id": "the Xero tenant (organisation) id (same as LOCATION)",
-                "base_url": "API base URL (default https://api.xero.com/api.xro/2.0)",
-                "token_url": "OAuth2 token URL (default https://identity.xero.com/connect/token)",
-                "client_id": "OAuth2 client id (or env XERO_CLIENT_ID)",
-                "client_secret": "OAuth2 client secret (or env XERO_CLIENT_SECRET)",
-                "token_store": "token file (default ~/.config/migrationkit/tokens/xero.json)",
-                "access_token": "a fixed bearer token instead of the token store (sandbox)",
-                "rate_scale": "run rate-limit windows this many times faster (sandbox; default 1)",
-                "clearing_account": "code of the conversion clearing account (created if missing)",
-                "clearing_account_name": "its name when created (default Conversion clearing)",
-                "conversion_contact": "contact of opening bank balances (default Opening balances)",
-                "journal_contact": "contact for routed journal lines (default Journal adjustments)",
-                "sundry_contact": "contact for bank transactions without one (default Sundry)",
-                "retries": "retries of a failed call (default 6)",
-            },
+            options=XeroOptions,
         )
     )
 

@@ -254,7 +254,7 @@ def test_a_config_mistake_is_exit_2_and_one_line_naming_file_table_and_key(
     company: Path, toml: str, line: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     Path("m.toml").write_text(toml)
-    code, out, err = run(["--config", "m.toml", "migrate"], capsys)
+    code, _out, err = run(["--config", "m.toml", "migrate"], capsys)
     assert code == 2
     assert err.strip().splitlines() == [line]
     assert not Path("out").exists()

@@ -297,7 +297,8 @@ def dumps(
         if isinstance(item, Decimal):
             if not item.is_finite():
                 raise ValueError(f"{item} is not an amount")
-            return _MARK + money_text(item)
+            # A negative zero is no amount any system wants to see.
+            return _MARK + money_text(item.copy_abs() if item.is_zero() else item)
         if default is not None:
             try:
                 return default(item)

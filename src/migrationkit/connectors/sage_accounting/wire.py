@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
+
+from migrationkit.core import convert
 
 __all__ = [
     "SageError",
@@ -34,35 +36,12 @@ __all__ = [
 
 def dumps(value: Any) -> bytes:
     """Encode ``value`` as JSON, writing ``Decimal`` as a JSON number and dates as ISO text."""
-    return _encode(value).encode("utf-8")
+    return convert.dumps(value, compact=True, default=_sage_value).encode("utf-8")
 
 
-def _encode(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not an amount")
-        return format(value, "f")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        raise TypeError(f"amount {value!r} is a float; amounts must be Decimal")
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+def _sage_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return json.dumps(timestamp_text(value))
-    if isinstance(value, dt.date):
-        return json.dumps(value.isoformat())
-    if isinstance(value, Mapping):
-        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{_encode(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, Iterable):
-        return "[" + ",".join(_encode(item) for item in value) + "]"
+        return timestamp_text(value)
     raise TypeError(f"cannot encode {value!r} as JSON")
 
 

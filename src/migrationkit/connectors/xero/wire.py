@@ -14,6 +14,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from migrationkit.core import convert
+
 __all__ = [
     "dumps",
     "format_date",
@@ -70,45 +72,12 @@ def loads(data: bytes | str) -> Any:
 
 
 def dumps(value: Any, *, strict: bool = True) -> bytes:
-    """Serialise to JSON with every ``Decimal`` written as a plain number literal.
+    """Serialise to compact JSON with every ``Decimal`` written as a plain number literal.
 
     ``strict`` refuses a float anywhere in ``value`` (a float has already lost the exact
     amount); the sandbox, whose answers come from bodies parsed by :func:`loads`, skips it.
     """
-    if strict:
-        _refuse_floats(value)
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_marked)
-    return _MARKED.sub(r"\1", text).encode("utf-8")
-
-
-# The standard encoder cannot write a Decimal as a number: each one goes out as a marked
-# string, and the marks (a NUL can only appear escaped in JSON text) are then taken off.
-_MARK = "\x00mk-decimal:"
-_MARKED = re.compile(r'"\\u0000mk-decimal:(-?[0-9]+(?:\.[0-9]+)?)"')
-
-
-def _marked(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return _MARK + _decimal(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _refuse_floats(value: Any) -> None:
-    if isinstance(value, float):
-        raise TypeError(f"refusing to send the float {value!r}; amounts must be Decimal")
-    if isinstance(value, dict):
-        for item in value.values():
-            _refuse_floats(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _refuse_floats(item)
-
-
-def _decimal(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"{value} is not an amount")
-    text = format(value, "f")
-    return "0" if text in ("-0", "-0.00") else text
+    return convert.dumps(value, compact=True, strict=strict).encode("utf-8")
 
 
 def parse_date(value: str | None) -> dt.date | None:

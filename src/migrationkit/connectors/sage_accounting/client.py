@@ -55,6 +55,8 @@ _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 class AmbiguousCreate(RemoteAPIError):
     """Sage answered a create with 500, 502 or 504: the record may exist all the same."""
 
+    may_have_landed = True
+
 
 @attrs.frozen
 class Reply:

@@ -45,10 +45,11 @@ from migrationkit.core.model import (
     TaxRate,
     TaxTreatment,
 )
+from migrationkit.handlers import not_offered
 
 from . import mapping
 from .mapping import DocumentEndpoint, Written
-from .resources import Handler, deleted_param, not_allowed, refused, role, since_param
+from .resources import SageHandler, deleted_param, refused, role, since_param
 from .wire import date_text, money
 
 __all__ = ["POSTING_HANDLERS"]
@@ -103,11 +104,15 @@ def day_params(day: dt.date) -> dict[str, str]:
     return {"from_date": f"{day.isoformat()}T00:00:00Z", "to_date": f"{day.isoformat()}T23:59:59Z"}
 
 
-class _Stamped(Handler):
+class _Stamped(SageHandler):
     """A handler whose records are found again by the stamp in one text field."""
 
-    path: ClassVar[str] = ""
     stamp_field: ClassVar[str] = "reference"
+
+    @property
+    def path(self) -> str:
+        """The endpoint of the entity's row in the table."""
+        return self.spec.endpoint
 
     def tag(self, request: LoadRequest) -> str:
         return mapping.stamp(request.idempotency_key)
@@ -138,7 +143,7 @@ class _Stamped(Handler):
 # ---------------------------------------------------------------------------
 
 
-class OpeningBalanceHandler(Handler):
+class OpeningBalanceHandler(SageHandler):
     """One opening trial-balance line, where Sage keeps it.
 
     A bank's balance is a bank opening balance; the debtors and creditors control accounts
@@ -332,7 +337,6 @@ class OpenItemHandler(_Allocating):
     """Items outstanding at the opening date, as contact opening balances."""
 
     entity = "open_items"
-    path = "contact_opening_balances"
     stamp_field = "details"
 
     def check(self, record: Record, refs: References) -> list[Problem]:
@@ -573,7 +577,7 @@ class DocumentHandler(_Allocating):
         voids = endpoint.sales and status != "DRAFT"
         wanted = Removal.VOID if voids else Removal.DELETE
         if wanted not in request.actions:
-            return not_allowed(request, (wanted,))
+            return not_offered("Sage", self.entity, request, (wanted,))
         if voids:
             # Sage voids a sales document on DELETE and wants the reason for the audit trail.
             result = self.delete(f"{path}/{plain}", {"void_reason": self.ctx.options.void_reason})
@@ -647,7 +651,6 @@ class CreditNoteHandler(DocumentHandler):
 
 
 class _ContactPayments(_Stamped):
-    path = "contact_payments"
     types: ClassVar[tuple[str, ...]] = ()
 
     def candidates(self, record: Record, refs: References) -> Iterator[dict[str, Any]]:
@@ -760,7 +763,6 @@ class BankTransactionHandler(_Stamped):
     """Bank payments and receipts without an invoice (``/other_payments``)."""
 
     entity = "bank_transactions"
-    path = "other_payments"
 
     def check(self, record: Record, refs: References) -> list[Problem]:
         assert isinstance(record, BankTransaction)
@@ -812,7 +814,6 @@ class TransferHandler(_Stamped):
     """Money moved between two of the business's banks; Sage's deposits are read as transfers."""
 
     entity = "bank_transfers"
-    path = "bank_transfers"
 
     def check(self, record: Record, refs: References) -> list[Problem]:
         assert isinstance(record, BankTransfer)
@@ -882,7 +883,6 @@ class JournalHandler(_Stamped):
     """
 
     entity = "manual_journals"
-    path = "journals"
 
     def check(self, record: Record, refs: References) -> list[Problem]:
         assert isinstance(record, ManualJournal)
@@ -938,7 +938,7 @@ class JournalHandler(_Stamped):
             yield mapping.read_journal(obj)
 
 
-POSTING_HANDLERS: tuple[type[Handler], ...] = (
+POSTING_HANDLERS: tuple[type[SageHandler], ...] = (
     OpeningBalanceHandler,
     InvoiceHandler,
     RefundHandler,

@@ -13,9 +13,10 @@ contacts, items); :mod:`.documents` holds everything that posts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from migrationkit.core.capabilities import Removal
 from migrationkit.core.contract import (
@@ -40,6 +41,7 @@ from migrationkit.core.model import (
     TrackingAssignment,
     TrackingCategory,
 )
+from migrationkit.handlers import Handler, matched
 
 from . import mapping
 from .business import Business
@@ -49,7 +51,7 @@ from .options import SageAccountingOptions
 from .taxes import TaxMatch, match_tax_rate
 from .wire import timestamp_text
 
-__all__ = ["MASTER_HANDLERS", "Context", "Handler", "not_allowed", "refused"]
+__all__ = ["MASTER_HANDLERS", "Context", "SageHandler", "refused"]
 
 
 class Context:
@@ -102,13 +104,10 @@ def deleted_param(since: dt.datetime | None) -> dict[str, str]:
     return {"deleted_since": timestamp_text(moment)}
 
 
-class Handler:
-    """The work for one entity; the defaults say what the entity cannot do."""
+class SageHandler(Handler[Context]):
+    """The work for one entity in Sage; the kit's defaults say what an entity cannot do."""
 
-    entity: ClassVar[str] = ""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
+    system = "Sage"
 
     @property
     def client(self) -> SageClient:
@@ -118,46 +117,15 @@ class Handler:
     def business(self) -> Business:
         return self.ctx.business
 
-    # -- target side -----------------------------------------------------------------------------
-
-    def check(self, record: Record, refs: References) -> list[Problem]:
-        return []
-
-    def create(self, request: LoadRequest, refs: References) -> LoadResult:
-        return LoadResult.failed("TARGET_CANNOT_CREATE", f"Sage cannot create {self.entity}")
-
-    def update(self, request: LoadRequest, refs: References) -> LoadResult:
-        return LoadResult.failed("TARGET_CANNOT_UPDATE", f"Sage cannot update {self.entity}")
-
-    def find(self, request: LoadRequest, refs: References) -> str | None:
-        return None
-
-    def remove(self, request: RemovalRequest) -> RemovalResult:
-        return RemovalResult(
-            removed=False,
-            reason="TARGET_CANNOT_REMOVE",
-            message=f"Sage cannot delete, void or archive {self.entity}",
-        )
-
-    # -- source side -----------------------------------------------------------------------------
-
-    def extract(self, since: dt.datetime | None) -> Iterator[Record]:
-        return iter(())
-
-    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return iter(())
+    def backoff(self, attempt: int) -> None:
+        api = self.client.api
+        api.sleep(api.backoff * 2**attempt)
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def resolver(refs: References) -> Ref:
-        def ref(entity: str, key: str) -> str:
-            target = refs.target_id(entity, key)
-            if target is None:
-                raise MappingError(f"{entity} {key} has not loaded")
-            return target
-
-        return ref
+    def resolver(self, refs: References) -> Ref:
+        """``ref(entity, key)`` for the mapping's builders (:class:`MissingReference` if absent)."""
+        return functools.partial(self.resolve, refs)
 
     def categories(self, refs: References) -> Any:
         """Turns tracking choices into Sage analysis category ids (creating none)."""
@@ -199,17 +167,6 @@ class Handler:
         )
 
 
-def not_allowed(request: RemovalRequest, possible: Iterable[Removal]) -> RemovalResult:
-    """A removal asked for in a way Sage does not offer for the record: refused, nothing sent."""
-    asked = ", ".join(str(a) for a in request.actions) or "nothing"
-    offered = ", ".join(sorted(str(a) for a in possible)) or "nothing"
-    return RemovalResult(
-        removed=False,
-        reason="REMOVAL_NOT_OFFERED",
-        message=f"asked to {asked}; Sage offers {offered} for it",
-    )
-
-
 def refused(reply: Reply) -> LoadResult:
     """Sage's refusal of one record, in its own words."""
     errors = reply.errors
@@ -218,18 +175,12 @@ def refused(reply: Reply) -> LoadResult:
     return LoadResult.failed(first.data_code, f"Sage refused it: {message}", reply.text)
 
 
-def adopted(target_id: str, what: str, warnings: Iterable[str] = ()) -> LoadResult:
-    """A record matched onto one the business already had: nothing was written."""
-    note = f"matched onto the business's existing {what}; nothing was written"
-    return LoadResult(ok=True, existing=True, target_id=target_id, warnings=(note, *warnings))
-
-
 # ---------------------------------------------------------------------------
 # company and tax rates: matched, never written
 # ---------------------------------------------------------------------------
 
 
-class CompanyHandler(Handler):
+class CompanyHandler(SageHandler):
     """The company is the business chosen by ``location``: checked and matched, not created."""
 
     entity = "company"
@@ -257,7 +208,7 @@ class CompanyHandler(Handler):
                 f"the business's accounts start on {opening + dt.timedelta(days=1)}, the "
                 f"source's opening balances are at {record.opening_balance_date}"
             )
-        return adopted(self.business.id, "business", warnings)
+        return matched(self.business.id, "business", warnings)
 
     update = create
 
@@ -268,7 +219,7 @@ class CompanyHandler(Handler):
         yield mapping.read_company(self.business.record, self.business.settings)
 
 
-class TaxRateHandler(Handler):
+class TaxRateHandler(SageHandler):
     """Source tax codes matched onto the business's rates (see :mod:`.taxes`)."""
 
     entity = "tax_rates"
@@ -286,7 +237,7 @@ class TaxRateHandler(Handler):
         if found.problem is not None or found.rate_id is None:
             problem = found.problem or Problem(code="TAX_CODE_UNMAPPED", message="no match")
             return LoadResult.failed(problem.code, problem.message)
-        return adopted(found.rate_id, f"tax rate {found.rate_id} (by {found.source})")
+        return matched(found.rate_id, f"tax rate {found.rate_id} (by {found.source})")
 
     update = create
 
@@ -304,7 +255,7 @@ class TaxRateHandler(Handler):
 # ---------------------------------------------------------------------------
 
 
-class LedgerAccountHandler(Handler):
+class LedgerAccountHandler(SageHandler):
     """Accounts by nominal code; the business's control accounts are matched by role.
 
     A GB business comes with a chart whose control accounts (debtors, creditors, VAT) cannot
@@ -385,7 +336,7 @@ class LedgerAccountHandler(Handler):
                 return refused(reply)
             self.business.remember("ledger_accounts", reply.data)
             warnings.append("made visible where the source used it")
-        return adopted(str(account["id"]), f"ledger account ({why})", warnings)
+        return matched(str(account["id"]), f"ledger account ({why})", warnings)
 
     def update(self, request: LoadRequest, refs: References) -> LoadResult:
         record = request.record
@@ -417,7 +368,7 @@ class LedgerAccountHandler(Handler):
             yield mapping.read_ledger_account(obj)
 
 
-class TrackingHandler(Handler):
+class TrackingHandler(SageHandler):
     """A tracking category takes one of the business's analysis types, its options become
     analysis type categories (code = the option key, or its name, at most 10 characters).
 
@@ -530,7 +481,7 @@ class TrackingHandler(Handler):
                 yield mapping.read_tracking_category(analysis_type, members)
 
 
-class BankAccountHandler(Handler):
+class BankAccountHandler(SageHandler):
     """Bank accounts, each linked to the bank ledger account the chart stage created."""
 
     entity = "bank_accounts"
@@ -616,7 +567,7 @@ class BankAccountHandler(Handler):
 # ---------------------------------------------------------------------------
 
 
-class ContactHandler(Handler):
+class ContactHandler(SageHandler):
     """Customers and vendors; the source key is kept in ``source_guid``.
 
     The Sage reference is the source code cut to 10 characters, unique among the customers
@@ -713,7 +664,7 @@ class ContactHandler(Handler):
             yield str(obj["id"])
 
 
-class ItemHandler(Handler):
+class ItemHandler(SageHandler):
     """Products (stock and non-stock) and services; the source key is kept in ``source_guid``."""
 
     entity = "items"
@@ -785,7 +736,7 @@ class ItemHandler(Handler):
                 yield f"{endpoint}:{obj['id']}"
 
 
-MASTER_HANDLERS: tuple[type[Handler], ...] = (
+MASTER_HANDLERS: tuple[type[SageHandler], ...] = (
     CompanyHandler,
     TaxRateHandler,
     LedgerAccountHandler,

@@ -11,6 +11,7 @@ from importlib.metadata import version as _version
 from .core.capabilities import Capabilities, EntityCapabilities, Removal
 from .core.config import ConnectorSpec, Settings, load_settings, parse_spec
 from .core.contract import (
+    Checkpoints,
     ConnectorInfo,
     DeferredRecord,
     Found,
@@ -110,6 +111,7 @@ __all__ = [
     "BankTransfer",
     "Capabilities",
     "CapabilityError",
+    "Checkpoints",
     "Company",
     "ConfigError",
     "Connector",

@@ -25,6 +25,7 @@ from migrationkit import (
     References,
     Rejected,
     Removal,
+    RunContext,
     SourceInvalid,
     SQLiteStateStore,
     hookimpl,
@@ -466,3 +467,44 @@ def test_a_run_that_left_failures_is_never_skipped(store: SQLiteStateStore) -> N
     again = migration.full()
     assert again.entities["contacts"].created == 1, "the failed record was retried"
     assert source.extracted > 0
+
+
+class MarkingSource(MemorySource):
+    """Keeps a change-feed mark, as a source with a real feed (Exact's Timestamps) does."""
+
+    seen: list[str | None]
+
+    @hookimpl
+    def migrationkit_begin(self, run: RunContext) -> bool:
+        self.seen.append(run.checkpoints.get("feed"))
+        self.checkpoints = run.checkpoints
+        return True
+
+    @hookimpl
+    def migrationkit_extract(self, entity: str, since: object) -> Iterator[Record | Rejected]:
+        self.checkpoints.put("feed", f"{len(self.seen)}")
+        if getattr(self, "fail", False) and entity == "invoices":
+            raise RuntimeError("the feed broke")
+        return super().migrationkit_extract(entity, since)
+
+
+def test_connector_checkpoints_are_kept_only_by_successful_runs(store: SQLiteStateStore) -> None:
+    source = MarkingSource(company())
+    source.seen = []
+    migration, _, _ = make(store, source=source)
+    migration.full()
+    migration.delta()
+    assert source.seen == [None, "1"]
+    source.fail = True
+    with pytest.raises(RuntimeError, match="the feed broke"):
+        migration.delta()
+    source.fail = False
+    migration.delta()
+    assert source.seen == [None, "1", "2", "2"], "the failed run's mark was not kept"
+    kept = store.checkpoints(migration.store.migration(*_identities(migration)).id)
+    assert kept["source"] == {"feed": "4"} and kept["target"] == {}
+
+
+def _identities(migration: Migration) -> tuple[str, str]:
+    assert migration.source is not None
+    return migration.source.identity(), migration.target.identity()

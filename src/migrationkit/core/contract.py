@@ -12,6 +12,7 @@ from .capabilities import EntityCapabilities, Removal
 from .model import Record
 
 __all__ = [
+    "Checkpoints",
     "ConnectorInfo",
     "DeferredRecord",
     "Found",
@@ -83,17 +84,45 @@ class ConnectorInfo:
         return any(c.loads for c in self.capabilities.values())
 
 
+class Checkpoints:
+    """A connector's own progress marks, kept in the state store between runs.
+
+    A source with a change feed keeps where it got to (Exact's ``Timestamp`` per endpoint, a
+    cursor): :meth:`get` answers what the last *successful* run left, overlaid with what this
+    run has :meth:`put`; what a run puts is kept only when the run succeeds, so a failed or
+    interrupted run reads from the same marks again. Values are text.
+    """
+
+    def __init__(self, committed: Mapping[str, str] | None = None) -> None:
+        self._committed = dict(committed or {})
+        self._put: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self._put.get(key, self._committed.get(key))
+
+    def put(self, key: str, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"checkpoint {key!r} must be text, not {type(value).__name__}")
+        self._put[key] = value
+
+    def merged(self) -> dict[str, str]:
+        """What to keep if the run succeeds: the earlier marks with this run's on top."""
+        return {**self._committed, **self._put}
+
+
 @attrs.frozen(kw_only=True)
 class RunContext:
     """The run a connector is taking part in, passed to ``migrationkit_begin``/``finish``.
 
     ``preserve_ids`` asks a target to keep source numbers and codes where it can.
+    ``checkpoints`` are the connector's own marks (each side of a migration has its own).
     """
 
     run_id: str
     mode: str
     resumed: bool = False
     preserve_ids: bool = True
+    checkpoints: Checkpoints = attrs.field(factory=Checkpoints, eq=False, repr=False)
 
 
 class References(Protocol):

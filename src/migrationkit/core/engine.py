@@ -25,6 +25,7 @@ import attrs
 
 from .capabilities import EntityCapabilities, Removal
 from .contract import (
+    Checkpoints,
     DeferredRecord,
     LoadRequest,
     Operation,
@@ -83,6 +84,7 @@ try:
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
     _VERSION = "0"
 _LOOKUP_CHUNK = 500
+_SIDES = ("source", "target")
 _CACHE_LIMIT = 20_000
 
 
@@ -448,6 +450,11 @@ class Migration:
                 resumed=resumed,
                 preserve_ids=self.options.preserve_ids,
             )
+            kept = self.store.checkpoints(migration.id)
+            contexts = {
+                side: attrs.evolve(context, checkpoints=Checkpoints(kept.get(side)))
+                for side in _SIDES
+            }
             state = _RunState(
                 migration=migration,
                 run=run,
@@ -458,10 +465,10 @@ class Migration:
             status = RunStatus.FAILED
             error: BaseException | None = None
             try:
-                for connector in (self.source, self.target):
+                for side, connector in zip(_SIDES, (self.source, self.target), strict=True):
                     if connector is not None:
-                        connector.begin(context)
-                        started.append(connector)
+                        connector.begin(contexts[side])
+                        started.append((side, connector))
                 yield state
                 status = RunStatus.SUCCEEDED
             except KeyboardInterrupt as exc:
@@ -473,9 +480,9 @@ class Migration:
                 error = exc
                 raise
             finally:
-                for connector in started:
+                for side, connector in started:
                     with contextlib.suppress(Exception):
-                        connector.finish(context, status is RunStatus.SUCCEEDED)
+                        connector.finish(contexts[side], status is RunStatus.SUCCEEDED)
                 state.report = self._report(state, status, error)
                 succeeded = status is RunStatus.SUCCEEDED
                 self.store.finish_run(
@@ -484,6 +491,11 @@ class Migration:
                     state.report.to_dict(),
                     watermark=state.watermark if succeeded else None,
                     snapshot=state.snapshot if succeeded else None,
+                    checkpoints=(
+                        {side: c.checkpoints.merged() for side, c in contexts.items()}
+                        if succeeded
+                        else None
+                    ),
                 )
                 if self.options.report_dir:
                     from .report import write_reports

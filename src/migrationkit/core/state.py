@@ -149,7 +149,9 @@ class StateStore(Protocol):
         summary: Mapping[str, Any],
         watermark: str | None = None,
         snapshot: str | None = None,
+        checkpoints: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None: ...
+    def checkpoints(self, migration_id: int) -> dict[str, dict[str, str]]: ...
     def runs(self, migration_id: int) -> list[RunInfo]: ...
     def run(self, run_id: int) -> RunInfo: ...
     def last_successful_run(self, migration_id: int, modes: Sequence[str]) -> RunInfo | None: ...
@@ -253,6 +255,10 @@ _SCHEMA.append(
         body TEXT NOT NULL
     );
     """
+)
+_SCHEMA.append(
+    # version 6: each side's connector marks (change-feed positions) as a successful run left them
+    "ALTER TABLE runs ADD COLUMN checkpoints TEXT;"
 )
 SCHEMA_VERSION = len(_SCHEMA)
 
@@ -445,13 +451,33 @@ class SQLiteStateStore:
         summary: Mapping[str, Any],
         watermark: str | None = None,
         snapshot: str | None = None,
+        checkpoints: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        marks = json.dumps(checkpoints, sort_keys=True) if checkpoints is not None else None
         with self._transaction():
             self._db.execute(
                 "UPDATE runs SET status=?, finished_at=?, summary=?, "
-                "watermark=COALESCE(?, watermark), snapshot=COALESCE(?, snapshot) WHERE id=?",
-                (status, _now(), json.dumps(summary, default=str), watermark, snapshot, run_id),
+                "watermark=COALESCE(?, watermark), snapshot=COALESCE(?, snapshot), "
+                "checkpoints=COALESCE(?, checkpoints) WHERE id=?",
+                (
+                    status,
+                    _now(),
+                    json.dumps(summary, default=str),
+                    watermark,
+                    snapshot,
+                    marks,
+                    run_id,
+                ),
             )
+
+    def checkpoints(self, migration_id: int) -> dict[str, dict[str, str]]:
+        """Each side's connector marks, as the last successful run that kept any left them."""
+        row = self._db.execute(
+            "SELECT checkpoints FROM runs WHERE migration_id=? AND status=? "
+            "AND checkpoints IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (migration_id, RunStatus.SUCCEEDED),
+        ).fetchone()
+        return json.loads(row[0]) if row else {}
 
     _RUN_COLUMNS = (
         "id, migration_id, mode, status, started_at, finished_at, watermark, summary, snapshot"

@@ -1,0 +1,151 @@
+"""What every Exact handler shares: the context, the family's base handler, Exact's refusals.
+
+Handlers never raise for a record Exact refuses: the refusal becomes a failed
+:class:`~migrationkit.LoadResult` with Exact's own message and the raw answer. They raise only
+when the whole call failed (the toolkit's errors after its retries, a connection lost after a
+create, the error budget or the day's calls spent); the run then stops and resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from migrationkit.core.capabilities import Removal
+from migrationkit.core.contract import (
+    Checkpoints,
+    LoadResult,
+    References,
+    RemovalRequest,
+    RemovalResult,
+)
+from migrationkit.core.model import Record
+from migrationkit.handlers import Handler
+
+from .client import ExactClient, Reply
+from .division import Division
+from .mapping import Ref, Written
+from .options import ExactOptions
+from .sync import ChangeFeed
+
+__all__ = ["Context", "ExactHandler", "refused", "text"]
+
+
+class Context:
+    """What the handlers share: the client, the division, the options, the run's marks."""
+
+    def __init__(self, client: ExactClient, division: Division, options: ExactOptions) -> None:
+        self.client = client
+        self.division = division
+        self.options = options
+        self.preserve_ids = True
+        self.feed = ChangeFeed(client, division)
+        self.run_cache: dict[object, list[dict[str, Any]]] | None = None
+        """Entries read during a run, for the run's other entities (None outside a run)."""
+
+    @property
+    def checkpoints(self) -> Checkpoints | None:
+        return self.feed.checkpoints
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(dt.UTC).date()
+
+
+def refused(reply: Reply, what: str = "it") -> LoadResult:
+    """Exact's refusal of one record, in its own words."""
+    return LoadResult.failed(
+        f"EXACT_{reply.status}", f"Exact Online refused {what}: {reply.message}", reply.text
+    )
+
+
+class ExactHandler(Handler[Context]):
+    """The work for one entity in Exact; the kit's defaults say what an entity cannot do."""
+
+    system = "Exact Online"
+    path: ClassVar[str] = ""
+    """The endpoint the handler writes to (single-endpoint entities)."""
+
+    @property
+    def client(self) -> ExactClient:
+        return self.ctx.client
+
+    @property
+    def division(self) -> Division:
+        return self.ctx.division
+
+    def backoff(self, attempt: int) -> None:
+        api = self.client.api
+        api.sleep(api.backoff * 2**attempt)
+
+    def resolver(self, refs: References) -> Ref:
+        """``ref(entity, key)`` for the mapping (:class:`MissingReference` if absent)."""
+        return functools.partial(self.resolve, refs)
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def post(self, path: str, written: Written, key: str = "ID") -> tuple[Reply, LoadResult]:
+        """Create; the result's target id is the new entity's ``key``."""
+        reply = self.client.send("POST", path, body=written.body)
+        if not reply.ok:
+            return reply, refused(reply)
+        return reply, LoadResult(
+            ok=True, target_id=str(reply.entity[key]), warnings=written.warnings
+        )
+
+    def put(self, path: str, key: str, written: Written, target_id: str) -> LoadResult:
+        reply = self.client.send("PUT", f"{path}(guid'{key}')", body=written.body)
+        if not reply.ok:
+            return refused(reply)
+        return LoadResult(ok=True, target_id=target_id, warnings=written.warnings)
+
+    def delete(self, path: str, key: str) -> RemovalResult:
+        """``DELETE``; gone already counts as removed (an interrupted rollback got that far)."""
+        reply = self.client.send("DELETE", f"{path}(guid'{key}')")
+        if reply.ok or reply.status == 404:
+            return RemovalResult(removed=True, action=Removal.DELETE)
+        return RemovalResult(
+            removed=False,
+            reason=f"EXACT_{reply.status}",
+            message=f"Exact Online refused to delete it: {reply.message}",
+            response=reply.text,
+        )
+
+    def delete_or_block(
+        self, request: RemovalRequest, path: str, key: str, blocked: Mapping[str, Any]
+    ) -> RemovalResult:
+        """Delete a master; when Exact keeps it (in use), block it instead, if allowed."""
+        result = self.delete(path, key)
+        if result.removed or Removal.ARCHIVE not in request.actions:
+            return result
+        reply = self.client.send("PUT", f"{path}(guid'{key}')", body=dict(blocked))
+        if not reply.ok:
+            return result
+        return RemovalResult(
+            removed=True,
+            action=Removal.ARCHIVE,
+            message=f"in use in Exact, so blocked instead ({result.message})",
+        )
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def changed(
+        self,
+        endpoint: str,
+        select: tuple[str, ...],
+        since: dt.datetime | None,
+        read: Callable[[dict[str, Any]], Record],
+    ) -> Iterator[Record]:
+        """Rows of a ``sync/`` endpoint changed since the last run (all of them without)."""
+        for row in self.ctx.feed.rows(endpoint, select, since):
+            yield read(row)
+
+    def deleted_keys(self, entity_type: int, since: dt.datetime | None) -> Iterator[str]:
+        yield from self.ctx.feed.deleted(entity_type, since)
+
+
+def text(value: Any) -> str:
+    """A code or text from Exact, without the padding Exact keeps (relation codes)."""
+    return str(value or "").strip()

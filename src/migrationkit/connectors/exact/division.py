@@ -211,13 +211,27 @@ class Division:
             raise RemoteAPIError(f"the division has no G/L account of type accounts {kind}")
         return str(found[0]["ID"])
 
-    def vat_accounts(self) -> tuple[str | None, str | None]:
-        """The VAT-to-pay and VAT-to-claim G/L accounts the VAT codes already use, if any."""
-        to_pay = next((r.get("GLToPay") for r in self.vat_codes.values() if r.get("GLToPay")), None)
-        to_claim = next(
-            (r.get("GLToClaim") for r in self.vat_codes.values() if r.get("GLToClaim")), None
+    def vat_accounts(self) -> tuple[str, str]:
+        """The VAT-to-pay and VAT-to-claim G/L accounts for a new VAT code.
+
+        Those the division's VAT codes already post to (the source's own, once its sales and
+        purchase VAT accounts have moved), else the stand-in ``vat_account``.
+        """
+        stand_in = self.gl_accounts.get(self.options.vat_account.strip(), {}).get("ID")
+
+        def used(field: str) -> str | None:
+            found = (r.get(field) for r in self.vat_codes.values())
+            return next((f for f in found if f and f != stand_in), None)
+
+        to_pay, to_claim = used("GLToPay"), used("GLToClaim")
+        if to_pay is None or to_claim is None:
+            stand_in = self.vat_stand_in()
+        return to_pay or str(stand_in), to_claim or str(stand_in)
+
+    def vat_stand_in(self) -> str:
+        return self.special_account(
+            "vat_account", "VAT until the VAT accounts move (migrationkit)", 24
         )
-        return to_pay, to_claim
 
     def journal(self, option: str) -> str:
         """The code of a configured journal, created if the division lacks it."""

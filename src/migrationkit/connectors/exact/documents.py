@@ -138,6 +138,43 @@ GENERAL = Endpoint(
 ENDPOINTS = {e.prefix: e for e in (SALES, PURCHASES, GENERAL)}
 
 
+_TEXTS = ("YourRef", "PaymentReference", "Description", "DueDate")
+"""What a sales or purchase entry may change once processed or matched."""
+_FIXED = ("Type", "Currency")
+_LINE_VALUES = (
+    "GLAccount",
+    "AmountFC",
+    "AmountDC",
+    "VATCode",
+    "VATAmountFC",
+    "VATAmountDC",
+    "Quantity",
+    "CostCenter",
+    "CostUnit",
+    "Description",
+)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, Decimal | int) or isinstance(right, Decimal | int):
+        return wire.opt_money(left) == wire.opt_money(right)
+    return (left or None) == (right or None)
+
+
+def _same_amounts(current: Mapping[str, Any], body: Mapping[str, Any], endpoint: Endpoint) -> bool:
+    """Whether an update leaves the entry's relation, date, currency and lines as they are."""
+    if any(not _same(current.get(f), body.get(f)) for f in (endpoint.contact, *_FIXED)):
+        return False
+    if wire.opt_date(current.get("EntryDate")) != wire.opt_date(body.get("EntryDate")):
+        return False
+    if wire.money(current.get("Rate") or 1) != wire.money(body.get("Rate") or 1):
+        return False
+    old, new = current.get(endpoint.lines) or [], body.get(endpoint.lines) or []
+    return len(old) == len(new) and all(
+        _same(a.get(f), b.get(f)) for a, b in zip(old, new, strict=True) for f in _LINE_VALUES
+    )
+
+
 def split(target_id: str) -> tuple[str, str]:
     prefix, _, key = target_id.partition(":")
     return prefix, key
@@ -345,6 +382,12 @@ class DocumentHandler(EntryReader):
         journal = self.division.journal(endpoint.journal_option)
         written = self.payload(record, refs, journal, None, mapping.stamp(request.idempotency_key))
         body = {k: v for k, v in written.body.items() if k not in ("Journal", "EntryNumber")}
+        current = self.client.first(
+            endpoint.path, endpoint.select, f"EntryID eq {wire.guid_literal(key)}", endpoint.lines
+        )
+        if current is not None and _same_amounts(current, body, endpoint):
+            # Only texts changed: what Exact lets change once a payment matched the entry.
+            body = {k: body.get(k) for k in _TEXTS}
         return self.put(
             endpoint.path, key, mapping.Written(body, written.warnings), request.target_id
         )

@@ -21,7 +21,7 @@ from migrationkit.core.contract import (
     RemovalRequest,
     RemovalResult,
 )
-from migrationkit.core.model import ManualJournal, Record
+from migrationkit.core.model import ControlRole, LedgerAccount, ManualJournal, Record
 
 from . import mapping, wire
 from .base import text
@@ -43,7 +43,25 @@ class ManualJournalHandler(EntryReader):
             )
         if not record.lines:
             problems.append(Problem(code="NO_LINES", message="an Exact entry needs a line"))
+        roles = {self._role(refs, line.account) for line in record.lines}
+        if ControlRole.EXCHANGE_VARIANCE in roles and roles & {
+            ControlRole.RECEIVABLES,
+            ControlRole.PAYABLES,
+        }:
+            problems.append(
+                Problem(
+                    code="EXCHANGE_DIFFERENCE_JOURNAL",
+                    message="an exchange difference posted to debtors or creditors: Exact books "
+                    "realised exchange differences itself when it matches a foreign payment to "
+                    "its invoice, so moving it would count it twice",
+                )
+            )
         return problems
+
+    @staticmethod
+    def _role(refs: References, account: str) -> ControlRole | None:
+        found = refs.record("ledger_accounts", account)
+        return found.control_role if isinstance(found, LedgerAccount) else None
 
     def create(self, request: LoadRequest, refs: References) -> LoadResult:
         record = request.record

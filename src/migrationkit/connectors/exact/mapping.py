@@ -693,7 +693,7 @@ def open_item_payload(
         "AmountDC": sign * record.base_outstanding,
         "VATAmountFC": Decimal(0),
         "VATAmountDC": Decimal(0),
-        "Description": record.description or "Opening balance",
+        "Description": "Opening balance",
         "Notes": notes(tag, kind=record.kind.value),
     }
     body["SalesEntryLines" if sales else "PurchaseEntryLines"] = [line]

@@ -227,14 +227,16 @@ class LedgerAccountHandler(ExactHandler):
         return result
 
     def _link_vat(self, record: LedgerAccount, gl_id: str) -> None:
-        """VAT codes without a VAT account get this one (Exact posts VAT there)."""
+        """The source's sales or purchase VAT account takes over the VAT codes that have none,
+        or have the stand-in (Exact posts a code's VAT to its account)."""
         field = {ControlRole.SALES_TAX: "GLToPay", ControlRole.PURCHASE_TAX: "GLToClaim"}.get(
             record.control_role  # type: ignore[arg-type]
         )
         if field is None:
             return
+        stand_in = self.division.gl_accounts.get(self.ctx.options.vat_account.strip(), {})
         for code, vat in list(self.division.vat_codes.items()):
-            if vat.get(field) or vat.get("Type") == "N":
+            if vat.get("Type") == "N" or vat.get(field) not in (None, "", stand_in.get("ID")):
                 continue
             reply = self.client.send("PUT", f"vat/VATCodes(guid'{vat['ID']}')", body={field: gl_id})
             if reply.ok:

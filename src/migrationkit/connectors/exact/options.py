@@ -112,6 +112,17 @@ class ExactOptions:
             )
         },
     )
+    vat_account: str = attrs.field(
+        default="2999",
+        validator=_gl_code,
+        metadata={
+            "help": (
+                "code of the VAT G/L account a VAT code posts to until the source's sales and "
+                "purchase VAT accounts have moved (a demo's sample may leave them out; created "
+                "if missing, then left unused)"
+            )
+        },
+    )
     transfer_account: str = attrs.field(
         default="2990",
         validator=_gl_code,

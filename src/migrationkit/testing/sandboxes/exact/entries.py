@@ -27,9 +27,18 @@ from .division import Division, check_fields, coerce, new_id
 from .masters import KINDS, LINE_KINDS
 from .odata import Invalid
 
-__all__ = ["ENTRY_PATHS", "create_entry", "delete_entry", "open_items", "update_entry"]
+__all__ = [
+    "ENTRY_PATHS",
+    "TEXT_FIELDS",
+    "create_entry",
+    "delete_entry",
+    "open_items",
+    "update_entry",
+]
 
 CENT = Decimal("0.01")
+TEXT_FIELDS = ("YourRef", "PaymentReference", "Description", "DueDate")
+"""What a processed or matched sales or purchase entry may still change."""
 MAX_ENTRY_NUMBER = 2**31 - 1
 SALES = "salesentry/SalesEntries"
 PURCHASES = "purchaseentry/PurchaseEntries"
@@ -70,11 +79,15 @@ def create_entry(division: Division, path: str, body: Mapping[str, Any]) -> dict
 def update_entry(
     division: Division, path: str, key: str, body: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Change an entry's header (and its lines, when given) while it is not processed."""
+    """Change an entry's header (and its lines, when given).
+
+    A processed or matched entry keeps its amounts: only its texts and due date may change.
+    """
     kind = KINDS[path]
     assert kind.lines and kind.line_kind
     current = division.row(path, key)
-    _changeable(division, path, current, "changed")
+    if set(body) - set(TEXT_FIELDS):
+        _changeable(division, path, current, "changed")
     check_fields(kind.name, body, (*kind.fields, kind.lines))
     header = division.values(kind, {k: v for k, v in body.items() if k != kind.lines}, kind.fields)
     changed = {**current, **header}
@@ -502,49 +515,106 @@ def _transaction_lines(
             )
 
 
-def _payments_to(division: Division, account: str, number: int) -> Decimal:
-    """What bank and cash lines matched to entry ``number`` of ``account`` (money in positive)."""
-    total = Decimal(0)
+def _bank_lines(division: Division, control_type: int) -> Iterator[tuple[dict, dict]]:
+    """``(entry, line)`` of every bank and cash line on a receivables (20) or payables (22)
+    G/L account."""
     for path in (BANK, CASH):
         for entry in division.rows[path].values():
             for line in entry[KINDS[path].lines or ""]:
-                if line.get("Account") == account and line.get("OurRef") == number:
-                    total += line["AmountFC"] + line["AmountVATFC"]
-    return total
+                account = division.rows["financial/GLAccounts"].get(line["GLAccount"], {})
+                if line.get("Account") and account.get("Type") == control_type:
+                    yield entry, line
 
 
 def _matched(division: Division, path: str, row: Mapping[str, Any]) -> bool:
     account = row.get("Customer") if path == SALES else row.get("Supplier")
     return bool(account) and any(
         line.get("Account") == account and line.get("OurRef") == row.get("EntryNumber")
-        for bank in (BANK, CASH)
-        for entry in division.rows[bank].values()
-        for line in entry[KINDS[bank].lines or ""]
+        for _entry, line in _bank_lines(division, 20 if path == SALES else 22)
     )
 
 
 def open_items(division: Division, sales: bool) -> Iterator[dict[str, Any]]:
-    """``read/financial/ReceivablesList`` (``sales``) or ``PayablesList``: what is still open."""
+    """``read/financial/ReceivablesList`` (``sales``) or ``PayablesList``: what is still open.
+
+    Every entry and every bank or cash line on the relation is an open item until matched: a
+    line whose ``OurRef`` is the entry number of one of the relation's entries settles that much
+    of it; a line without one (a payment on account, a refund) stays open itself. Amounts are
+    in the item's currency, what the relation owes (or is owed) positive.
+    """
     path = SALES if sales else PURCHASES
+    sign = Decimal(1) if sales else Decimal(-1)
+    entries = {
+        (row["Customer" if sales else "Supplier"], row["EntryNumber"]): row
+        for row in division.rows[path].values()
+    }
+    paid: dict[str, Decimal] = {}
+    loose: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for entry, line in _bank_lines(division, 20 if sales else 22):
+        target = entries.get((line["Account"], line.get("OurRef")))
+        amount = line["AmountFC"] + line["AmountVATFC"]
+        if target is not None:
+            paid[target["EntryID"]] = paid.get(target["EntryID"], Decimal(0)) + amount
+        else:
+            loose.append((entry, line))
     for row in sorted(division.rows[path].values(), key=lambda r: (r["Journal"], r["EntryNumber"])):
         relation = division.rows["crm/Accounts"][row["Customer" if sales else "Supplier"]]
-        paid = _payments_to(division, relation["ID"], row["EntryNumber"])
-        outstanding = row["AmountFC"] - paid if sales else row["AmountFC"] + paid
-        if not outstanding:
-            continue
-        yield {
-            "HID": row["EntryNumber"],
-            "AccountId": relation["ID"],
-            "AccountCode": relation["Code"],
-            "AccountName": relation["Name"],
-            "Amount": outstanding,
-            "CurrencyCode": row["Currency"],
-            "Description": row.get("Description"),
-            "DueDate": row.get("DueDate"),
-            "EntryNumber": row["EntryNumber"],
-            "Id": row["EntryID"],
-            "InvoiceDate": row["EntryDate"],
-            "InvoiceNumber": row["InvoiceNumber"],
-            "JournalCode": row["Journal"],
-            "YourRef": row.get("YourRef"),
-        }
+        outstanding = sign * row["AmountFC"] - paid.get(row["EntryID"], Decimal(0)) * sign
+        if outstanding:
+            yield _item(
+                relation,
+                outstanding,
+                row["Currency"],
+                row.get("Description"),
+                row.get("DueDate"),
+                row["EntryNumber"],
+                row["EntryID"],
+                row["EntryDate"],
+                row["Journal"],
+                row.get("YourRef"),
+            )
+    for entry, line in loose:
+        relation = division.rows["crm/Accounts"][line["Account"]]
+        amount = -(line["AmountFC"] + line["AmountVATFC"]) * sign
+        yield _item(
+            relation,
+            amount,
+            entry["Currency"],
+            line.get("Description"),
+            line["Date"],
+            entry["EntryNumber"],
+            line["ID"],
+            line["Date"],
+            entry["JournalCode"],
+            None,
+        )
+
+
+def _item(
+    relation: Mapping[str, Any],
+    amount: Decimal,
+    currency: str,
+    description: Any,
+    due: Any,
+    number: int,
+    key: str,
+    date: Any,
+    journal: str,
+    your_ref: Any,
+) -> dict[str, Any]:
+    return {
+        "HID": number,
+        "AccountId": relation["ID"],
+        "AccountCode": relation["Code"],
+        "AccountName": relation["Name"],
+        "Amount": amount,
+        "CurrencyCode": currency,
+        "Description": description,
+        "DueDate": due,
+        "EntryNumber": number,
+        "Id": key,
+        "InvoiceDate": date,
+        "InvoiceNumber": number,
+        "JournalCode": journal,
+        "YourRef": your_ref,
+    }

@@ -515,7 +515,9 @@ def _transaction_lines(
             )
 
 
-def _bank_lines(division: Division, control_type: int) -> Iterator[tuple[dict, dict]]:
+def _bank_lines(
+    division: Division, control_type: int
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """``(entry, line)`` of every bank and cash line on a receivables (20) or payables (22)
     G/L account."""
     for path in (BANK, CASH):

@@ -11,19 +11,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import gc
 import hashlib
 import importlib.metadata
-import itertools
 import json
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
-from .capabilities import EntityCapabilities, Removal
+from .capabilities import EntityCapabilities
 from .contract import (
     Checkpoints,
     DeferredRecord,
@@ -31,16 +29,26 @@ from .contract import (
     Operation,
     Problem,
     Rejected,
-    RemovalRequest,
     RunContext,
 )
-from .errors import CapabilityError, Interrupted, MigrationKitError
+from .errors import CapabilityError, Interrupted, MigrationKitError, is_retriable
 from .findings import Finding
 from .fingerprint import fingerprint
 from .model import ENTITY_ORDER, Record, Reference
+from .options import (
+    HISTORY_MODES,
+    LOAD_MODES,
+    MASTER_ENTITIES,
+    MigrationOptions,
+    RunObserver,
+    SilentObserver,
+)
 from .plugins import Connector
 from .reconcile import Reconciliation, reconcile
+from .removal import LOOKUP_CHUNK, Removals
 from .report import Counts, EntityPlan, Plan, RunReport
+from .resolver import PlanResolver, Resolver
+from .run import Pending, RunState, few_collections
 from .sampling import select_sample
 from .state import (
     IdEntry,
@@ -48,7 +56,6 @@ from .state import (
     MigrationInfo,
     Outcome,
     OutcomeRow,
-    RunInfo,
     RunStatus,
     StateStore,
 )
@@ -62,30 +69,11 @@ __all__ = [
     "SourceInvalid",
 ]
 
-MASTER_ENTITIES = (
-    "company",
-    "tax_rates",
-    "ledger_accounts",
-    "tracking_categories",
-    "bank_accounts",
-    "contacts",
-    "items",
-)
-OPENING_ENTITIES = ("opening_balances", "open_items")
-HISTORY_MODES: dict[str, tuple[str, ...]] = {
-    "records_only": MASTER_ENTITIES,
-    "opening_balances": MASTER_ENTITIES + OPENING_ENTITIES,
-    "full_history": ENTITY_ORDER,
-}
-LOAD_MODES = ("demo", "full", "delta", "remigrate")
-_REMOVAL_ORDER = (Removal.DELETE, Removal.VOID, Removal.ARCHIVE)
 try:
     _VERSION = importlib.metadata.version("migrationkit")
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
     _VERSION = "0"
-_LOOKUP_CHUNK = 500
 _SIDES = ("source", "target")
-_CACHE_LIMIT = 20_000
 
 
 class SourceInvalid(MigrationKitError):
@@ -96,184 +84,7 @@ class SourceInvalid(MigrationKitError):
         self.findings = list(findings)
 
 
-@attrs.frozen(kw_only=True)
-class MigrationOptions:
-    """How a migration runs; the same settings a ``--config`` file holds.
-
-    ``mappings`` matches source records to records that already exist on the target
-    (``{"tax_rates": {"T1": "GB_STANDARD"}}``): they are not created, and references to them
-    resolve to the given target id. ``cutoff`` leaves out transactions dated after it;
-    ``history_mode`` chooses how much moves (``records_only``, ``opening_balances`` or
-    ``full_history``). With ``reconcile`` every successful run ends with a reconciliation of
-    source against target, kept in its report.
-    """
-
-    sample: int = 20
-    seed: int = 0
-    history_mode: str = attrs.field(default="full_history")
-    cutoff: dt.date | None = None
-    preserve_ids: bool = True
-    validate: bool = True
-    mappings: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
-    entities: tuple[str, ...] | None = None
-    batch_size: int | None = None
-    report_dir: str | None = None
-    reconcile: bool = False
-
-    @history_mode.validator
-    def _check_history(self, _attribute: object, value: str) -> None:
-        if value not in HISTORY_MODES:
-            raise ValueError(
-                f"history_mode must be one of {', '.join(HISTORY_MODES)}, not {value!r}"
-            )
-
-
-class RunObserver(Protocol):
-    """Receives progress while a run works (the command line draws progress bars from it)."""
-
-    def entity_started(self, entity: str, phase: str) -> None: ...
-    def advanced(self, entity: str, count: int) -> None: ...
-    def entity_finished(self, entity: str, counts: Counts) -> None: ...
-    def note(self, message: str) -> None: ...
-
-
-class _Silent:
-    def entity_started(self, entity: str, phase: str) -> None:
-        pass
-
-    def advanced(self, entity: str, count: int) -> None:
-        pass
-
-    def entity_finished(self, entity: str, counts: Counts) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-
-class _Resolver:
-    """Source key to target id, from the id map, cached; and the source's reference records."""
-
-    def __init__(self, store: StateStore, migration_id: int, mappings: Mapping[str, Any]):
-        self._store = store
-        self._migration_id = migration_id
-        self._ids: defaultdict[str, dict[str, str | None]] = defaultdict(dict)
-        self._mapped: dict[str, Mapping[str, str]] = {e: dict(m) for e, m in mappings.items()}
-        self._records: defaultdict[str, dict[str, Record]] = defaultdict(dict)
-
-    def prefetch(self, refs: Iterable[Reference]) -> None:
-        wanted: defaultdict[str, set[str]] = defaultdict(set)
-        for entity, key in refs:
-            if key not in self._ids[entity] and key not in self._mapped.get(entity, {}):
-                wanted[entity].add(key)
-        for entity, keys in wanted.items():
-            cache = self._cache(entity, len(keys))
-            found = self._store.target_ids(self._migration_id, entity, sorted(keys))
-            for key in keys:
-                cache[key] = found.get(key)
-
-    def _cache(self, entity: str, room: int) -> dict[str, str | None]:
-        """The id cache of ``entity``, with room for ``room`` more ids.
-
-        Bounded, so memory stays flat however many records a run writes: the oldest half goes
-        when it is full (references mostly point at recent records); what goes is in the id map
-        and is looked up again if referred to.
-        """
-        cache = self._ids[entity]
-        if len(cache) + room > _CACHE_LIMIT:
-            for key in list(itertools.islice(cache, len(cache) // 2 + room)):
-                del cache[key]
-        return cache
-
-    def target_id(self, entity: str, key: str) -> str | None:
-        mapped = self._mapped.get(entity)
-        if mapped and key in mapped:
-            return mapped[key]
-        cache = self._ids[entity]
-        if key not in cache:
-            self.prefetch([(entity, key)])
-        return cache.get(key)
-
-    def note(self, entity: str, key: str, target_id: str | None) -> None:
-        self._cache(entity, 1)[key] = target_id
-
-    def mapped(self, entity: str) -> bool:
-        return bool(self._mapped.get(entity))
-
-    def remember(self, record: Record) -> None:
-        if record.entity in MASTER_ENTITIES:
-            self._records[record.entity][record.key] = record
-
-    def record(self, entity: str, key: str) -> Record | None:
-        return self._records.get(entity, {}).get(key)
-
-
-class _PlanResolver(_Resolver):
-    """In a plan nothing is on the target yet: a reference resolves if the source has it."""
-
-    def __init__(self, known: Mapping[str, set[str]], mappings: Mapping[str, Any]):
-        self._known = known
-        self._mapped = {e: dict(m) for e, m in mappings.items()}
-        self._records = defaultdict(dict)
-
-    def prefetch(self, refs: Iterable[Reference]) -> None:
-        pass
-
-    def target_id(self, entity: str, key: str) -> str | None:
-        mapped = self._mapped.get(entity)
-        if mapped and key in mapped:
-            return mapped[key]
-        return "(new)" if key in self._known.get(entity, ()) else None
-
-
-@attrs.define
-class _RunState:
-    migration: MigrationInfo
-    run: RunInfo
-    context: RunContext
-    resolver: _Resolver
-    counts: defaultdict[str, Counts] = attrs.field(factory=lambda: defaultdict(Counts))
-    problems: dict[Reference, str] = attrs.field(factory=dict)
-    seen_created: Counter[str] = attrs.field(factory=Counter)
-    unresolved: int = 0
-    notes: list[str] = attrs.field(factory=list)
-    report: RunReport | None = None
-    snapshot: str | None = None
-    started: float = attrs.field(factory=time.monotonic)
-    watermark: str = attrs.field(
-        factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    )
-
-
-@attrs.define
-class _Pending:
-    record: Record
-    fingerprint: str
-    operation: Operation
-    entry: IdEntry | None
-    digest: str | None = None
-
-
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """Let the cycle collector run rarely during a run, and restore it afterwards.
-
-    A run allocates millions of short-lived objects, almost none in cycles; with the default
-    thresholds the collector runs every 700 allocations and, now and then, walks every live
-    object. Objects alive when the run starts are set aside (``gc.freeze``) and collections
-    come a hundred times less often: cycles are still collected, just later.
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(before[0], 70_000), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
-class Migration:
+class Migration(Removals):
     """A migration from one source to one target, with its state.
 
     Each mode is a method; every run returns a :class:`~migrationkit.RunReport`.
@@ -291,7 +102,7 @@ class Migration:
         self.target = target
         self.store = store
         self.options = options or MigrationOptions()
-        self.observer: RunObserver = observer or _Silent()
+        self.observer: RunObserver = observer or SilentObserver()
 
     # ------------------------------------------------------------------------------------------
     # what moves
@@ -369,7 +180,7 @@ class Migration:
         findings = self.validate() if self.options.validate else []
         known: dict[str, set[str]] = {}
         entity_plans = []
-        resolver = _PlanResolver(known, self.options.mappings)
+        resolver = PlanResolver(known, self.options.mappings)
         for entity in self.entities():
             self.observer.entity_started(entity, "planning")
             caps = self.target.capabilities(entity)
@@ -429,9 +240,9 @@ class Migration:
     # ------------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _run(self, mode: str) -> Iterator[_RunState]:
+    def _run(self, mode: str) -> Iterator[RunState]:
         source_identity = self.source.identity() if self.source else None
-        with self.store.lock(), _few_collections():
+        with self.store.lock(), few_collections():
             migration = self._migration(source_identity)
             runs = self.store.runs(migration.id)
             last = runs[-1] if runs else None
@@ -455,11 +266,11 @@ class Migration:
                 side: attrs.evolve(context, checkpoints=Checkpoints(kept.get(side)))
                 for side in _SIDES
             }
-            state = _RunState(
+            state = RunState(
                 migration=migration,
                 run=run,
                 context=context,
-                resolver=_Resolver(self.store, migration.id, self.options.mappings),
+                resolver=Resolver(self.store, migration.id, self.options.mappings),
             )
             started = []
             status = RunStatus.FAILED
@@ -548,9 +359,7 @@ class Migration:
             "preserve_ids": self.options.preserve_ids,
         }
 
-    def _report(
-        self, state: _RunState, status: RunStatus, error: BaseException | None
-    ) -> RunReport:
+    def _report(self, state: RunState, status: RunStatus, error: BaseException | None) -> RunReport:
         stored = self.store.outcome_counts(state.run.id)
         entities: dict[str, Counts] = {}
         for entity in ENTITY_ORDER:
@@ -590,6 +399,7 @@ class Migration:
             ),
             notes=notes,
             error=_describe_error(error),
+            error_retriable=None if error is None else is_retriable(error),
         )
 
     # -- load modes ----------------------------------------------------------------------------
@@ -621,7 +431,7 @@ class Migration:
         material = held + json.dumps(options, sort_keys=True, default=str)
         return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
-    def _up_to_date(self, state: _RunState) -> bool:
+    def _up_to_date(self, state: RunState) -> bool:
         """Whether the last run already moved exactly what the source holds now.
 
         True only when the previous run of this migration was a complete load that succeeded
@@ -700,7 +510,7 @@ class Migration:
         assert state.report is not None
         return self._reconciled(state.report)
 
-    def _move_changes(self, state: _RunState, since: dt.datetime | None) -> None:
+    def _move_changes(self, state: RunState, since: dt.datetime | None) -> None:
         source = self._require_source()
         complete: set[str] = set()
         for entity in self.entities():
@@ -721,7 +531,7 @@ class Migration:
 
     def _load_entity(
         self,
-        state: _RunState,
+        state: RunState,
         entity: str,
         records: Iterable[Record | Rejected],
         *,
@@ -731,7 +541,7 @@ class Migration:
         counts = state.counts[entity]
         limit = min(caps.batch_size, self.options.batch_size or caps.batch_size)
         self.observer.entity_started(entity, "loading")
-        batch: list[_Pending] = []
+        batch: list[Pending] = []
         batch_keys: set[str] = set()
 
         def flush() -> None:
@@ -743,7 +553,7 @@ class Migration:
         chunk: list[Record | Rejected] = []
         for item in records:
             chunk.append(item)
-            if len(chunk) >= _LOOKUP_CHUNK:
+            if len(chunk) >= LOOKUP_CHUNK:
                 self._classify(
                     state, entity, caps, chunk, batch, batch_keys, flush, limit, mark_seen
                 )
@@ -757,11 +567,11 @@ class Migration:
 
     def _classify(
         self,
-        state: _RunState,
+        state: RunState,
         entity: str,
         caps: EntityCapabilities,
         chunk: list[Record | Rejected],
-        batch: list[_Pending],
+        batch: list[Pending],
         batch_keys: set[str],
         flush: Any,
         limit: int,
@@ -820,20 +630,20 @@ class Migration:
 
     def _changes(
         self,
-        state: _RunState,
+        state: RunState,
         entity: str,
         caps: EntityCapabilities,
         records: list[Record],
         entries: Mapping[str, IdEntry],
         outcomes: list[OutcomeRow],
         digests: Mapping[str, str],
-    ) -> list[_Pending]:
+    ) -> list[Pending]:
         """Sort a chunk into unchanged, mapped and skipped records, and the writes to make."""
         counts = state.counts[entity]
         mapped = self.options.mappings.get(entity, {})
         run_id = state.run.id
         remember = state.resolver.remember
-        writes: list[_Pending] = []
+        writes: list[Pending] = []
         for record in records:
             remember(record)
             content = fingerprint(record)
@@ -867,7 +677,7 @@ class Migration:
                             )
                         )
                 elif caps.update:
-                    writes.append(_Pending(record, content, Operation.UPDATE, entry, digest))
+                    writes.append(Pending(record, content, Operation.UPDATE, entry, digest))
                 else:
                     outcomes.append(
                         _skip(
@@ -879,7 +689,7 @@ class Migration:
                         )
                     )
             elif caps.create:
-                writes.append(_Pending(record, content, Operation.CREATE, None, digest))
+                writes.append(Pending(record, content, Operation.CREATE, None, digest))
             else:
                 outcomes.append(
                     _skip(
@@ -894,11 +704,11 @@ class Migration:
 
     def _queue(
         self,
-        state: _RunState,
+        state: RunState,
         entity: str,
         caps: EntityCapabilities,
-        writes: list[_Pending],
-        batch: list[_Pending],
+        writes: list[Pending],
+        batch: list[Pending],
         batch_keys: set[str],
         flush: Any,
         limit: int,
@@ -940,7 +750,7 @@ class Migration:
         entity: str,
         record: Record,
         caps: EntityCapabilities,
-        resolver: _Resolver,
+        resolver: Resolver,
         known_problems: Mapping[Reference, str],
         missing_refs: set[Reference] | None = None,
     ) -> list[Problem]:
@@ -989,7 +799,7 @@ class Migration:
         return self.target.implements("migrationkit_check_record")
 
     def _settle(
-        self, state: _RunState, entity: str, record: Record, entry: IdEntry
+        self, state: RunState, entity: str, record: Record, entry: IdEntry
     ) -> IdEntry | None:
         """Resolve an intent an interrupted run left without an outcome, before writing again."""
         run_for = entry.pending_run or state.run.id
@@ -1028,10 +838,10 @@ class Migration:
         self._clear(state, entity, entry)
         return attrs.evolve(entry, pending_op=None)
 
-    def _clear(self, state: _RunState, entity: str, entry: IdEntry) -> None:
+    def _clear(self, state: RunState, entity: str, entry: IdEntry) -> None:
         self.store.clear_intent(state.migration.id, entity, entry.source_key)
 
-    def _write_batch(self, state: _RunState, entity: str, batch: list[_Pending]) -> None:
+    def _write_batch(self, state: RunState, entity: str, batch: list[Pending]) -> None:
         intents = []
         requests = []
         # An attempt id hashes migration, run, entity, key, operation and content: the same on
@@ -1103,117 +913,6 @@ class Migration:
                 if pending.operation is Operation.CREATE:
                     state.resolver.note(entity, key, None)
         self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
-
-    # -- removal -------------------------------------------------------------------------------
-
-    def _remove_deleted(
-        self, state: _RunState, entity: str, since: dt.datetime | None, complete: set[str]
-    ) -> None:
-        source = self._require_source()
-        caps = source.capabilities(entity)
-        keys = set(source.extract_deleted(entity, since)) if caps.deletions else set()
-        entries = [
-            e
-            for e in self.store.lookup(state.migration.id, entity, sorted(keys)).values()
-            if e.state == "active" and e.created_run is not None
-        ]
-        if entity in complete and state.seen_created[entity] < self.store.count_created(
-            state.migration.id, entity
-        ):
-            # Some record this migration created was not seen: find which, by key.
-            self.store.start_seen()
-            seen_keys: list[str] = []
-            for item in source.extract(entity, deferred=True):
-                seen_keys.append(item.key)
-                if len(seen_keys) >= _LOOKUP_CHUNK:
-                    self.store.mark_seen(entity, seen_keys)
-                    seen_keys = []
-            self.store.mark_seen(entity, seen_keys)
-            seen = {e.source_key for e in entries}
-            entries.extend(
-                e
-                for e in self.store.vanished(state.migration.id, entity)
-                if e.source_key not in seen
-            )
-        if entries:
-            self._remove(state, entity, entries, why="deleted at the source")
-
-    def _remove(self, state: _RunState, entity: str, entries: list[IdEntry], *, why: str) -> None:
-        caps = self.target.capabilities(entity)
-        actions = tuple(a for a in _REMOVAL_ORDER if a in caps.removal)
-        self.observer.entity_started(entity, "removing")
-        if not actions:
-            self.store.record_outcomes(
-                state.migration.id,
-                state.run.id,
-                [
-                    OutcomeRow(
-                        entity=entity,
-                        source_key=e.source_key,
-                        outcome=Outcome.REMAINING,
-                        reason="TARGET_CANNOT_REMOVE",
-                        message=f"{why}, but {self.target.name} cannot delete, void or "
-                        f"archive {entity}",
-                        target_id=e.target_id,
-                    )
-                    for e in entries
-                ],
-            )
-            self.observer.advanced(entity, len(entries))
-            return
-        for start in range(0, len(entries), caps.batch_size):
-            chunk = entries[start : start + caps.batch_size]
-            self.store.record_intents(
-                state.migration.id,
-                state.run.id,
-                [
-                    Intent(
-                        entity=entity,
-                        source_key=e.source_key,
-                        operation="remove",
-                        fingerprint=e.fingerprint,
-                        attempt=f"remove:{state.run.id}:{e.source_key}",
-                        target_id=e.target_id,
-                    )
-                    for e in chunk
-                ],
-            )
-            results = self.target.remove(
-                entity,
-                [
-                    RemovalRequest(key=e.source_key, target_id=e.target_id or "", actions=actions)
-                    for e in chunk
-                ],
-            )
-            outcomes = []
-            for entry, result in zip(chunk, results, strict=True):
-                if result.removed:
-                    outcomes.append(
-                        OutcomeRow(
-                            entity=entity,
-                            source_key=entry.source_key,
-                            outcome=Outcome.DELETED,
-                            reason=str(result.action) if result.action else None,
-                            message=f"{why}; "
-                            + (result.message or f"{result.action or 'removed'} on the target"),
-                            target_id=entry.target_id,
-                        )
-                    )
-                    state.resolver.note(entity, entry.source_key, None)
-                else:
-                    outcomes.append(
-                        OutcomeRow(
-                            entity=entity,
-                            source_key=entry.source_key,
-                            outcome=Outcome.REMAINING,
-                            reason=result.reason or "TARGET_REFUSED_REMOVAL",
-                            message=result.message,
-                            response=result.response,
-                            target_id=entry.target_id,
-                        )
-                    )
-            self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
-            self.observer.advanced(entity, len(chunk))
 
     def rollback_preview(self, run_id: int | None = None) -> dict[str, int]:
         """How many records of each entity a rollback would take back (``run_id`` None: all)."""

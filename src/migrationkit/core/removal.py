@@ -1,0 +1,141 @@
+"""Taking records back from the target: what was deleted at the source, or rolled back."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+
+from .capabilities import Removal
+from .contract import RemovalRequest
+from .options import RunObserver
+from .plugins import Connector
+from .run import RunState
+from .state import IdEntry, Intent, Outcome, OutcomeRow, StateStore
+
+__all__ = ["LOOKUP_CHUNK", "Removals"]
+
+_REMOVAL_ORDER = (Removal.DELETE, Removal.VOID, Removal.ARCHIVE)
+LOOKUP_CHUNK = 500
+"""Keys per state-store query when a run looks many up."""
+
+
+class Removals(abc.ABC):
+    """The removal half of :class:`~migrationkit.core.engine.Migration`."""
+
+    store: StateStore
+    target: Connector
+    source: Connector | None
+    observer: RunObserver
+
+    @abc.abstractmethod
+    def _require_source(self) -> Connector:
+        """The source connector (a removal of what was deleted at the source needs one)."""
+
+    def _remove_deleted(
+        self, state: RunState, entity: str, since: dt.datetime | None, complete: set[str]
+    ) -> None:
+        source = self._require_source()
+        caps = source.capabilities(entity)
+        keys = set(source.extract_deleted(entity, since)) if caps.deletions else set()
+        entries = [
+            e
+            for e in self.store.lookup(state.migration.id, entity, sorted(keys)).values()
+            if e.state == "active" and e.created_run is not None
+        ]
+        if entity in complete and state.seen_created[entity] < self.store.count_created(
+            state.migration.id, entity
+        ):
+            # Some record this migration created was not seen: find which, by key.
+            self.store.start_seen()
+            seen_keys: list[str] = []
+            for item in source.extract(entity, deferred=True):
+                seen_keys.append(item.key)
+                if len(seen_keys) >= LOOKUP_CHUNK:
+                    self.store.mark_seen(entity, seen_keys)
+                    seen_keys = []
+            self.store.mark_seen(entity, seen_keys)
+            seen = {e.source_key for e in entries}
+            entries.extend(
+                e
+                for e in self.store.vanished(state.migration.id, entity)
+                if e.source_key not in seen
+            )
+        if entries:
+            self._remove(state, entity, entries, why="deleted at the source")
+
+    def _remove(self, state: RunState, entity: str, entries: list[IdEntry], *, why: str) -> None:
+        caps = self.target.capabilities(entity)
+        actions = tuple(a for a in _REMOVAL_ORDER if a in caps.removal)
+        self.observer.entity_started(entity, "removing")
+        if not actions:
+            self.store.record_outcomes(
+                state.migration.id,
+                state.run.id,
+                [
+                    OutcomeRow(
+                        entity=entity,
+                        source_key=e.source_key,
+                        outcome=Outcome.REMAINING,
+                        reason="TARGET_CANNOT_REMOVE",
+                        message=f"{why}, but {self.target.name} cannot delete, void or "
+                        f"archive {entity}",
+                        target_id=e.target_id,
+                    )
+                    for e in entries
+                ],
+            )
+            self.observer.advanced(entity, len(entries))
+            return
+        for start in range(0, len(entries), caps.batch_size):
+            chunk = entries[start : start + caps.batch_size]
+            self.store.record_intents(
+                state.migration.id,
+                state.run.id,
+                [
+                    Intent(
+                        entity=entity,
+                        source_key=e.source_key,
+                        operation="remove",
+                        fingerprint=e.fingerprint,
+                        attempt=f"remove:{state.run.id}:{e.source_key}",
+                        target_id=e.target_id,
+                    )
+                    for e in chunk
+                ],
+            )
+            results = self.target.remove(
+                entity,
+                [
+                    RemovalRequest(key=e.source_key, target_id=e.target_id or "", actions=actions)
+                    for e in chunk
+                ],
+            )
+            outcomes = []
+            for entry, result in zip(chunk, results, strict=True):
+                if result.removed:
+                    outcomes.append(
+                        OutcomeRow(
+                            entity=entity,
+                            source_key=entry.source_key,
+                            outcome=Outcome.DELETED,
+                            reason=str(result.action) if result.action else None,
+                            message=f"{why}; "
+                            + (result.message or f"{result.action or 'removed'} on the target"),
+                            target_id=entry.target_id,
+                        )
+                    )
+                    state.resolver.note(entity, entry.source_key, None)
+                else:
+                    outcomes.append(
+                        OutcomeRow(
+                            entity=entity,
+                            source_key=entry.source_key,
+                            outcome=Outcome.REMAINING,
+                            reason=result.reason or "TARGET_REFUSED_REMOVAL",
+                            message=result.message,
+                            response=result.response,
+                            target_id=entry.target_id,
+                        )
+                    )
+            self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
+            self.observer.advanced(entity, len(chunk))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -30,16 +31,27 @@ from migrationkit import (
     JournalLine,
     LedgerAccount,
     ManualJournal,
+    Migration,
+    MigrationOptions,
     OpenItem,
     OpenItemKind,
     Payment,
+    PluginRegistry,
     Record,
     Refund,
+    SQLiteStateStore,
     TaxRate,
     TaxTreatment,
     TrackingCategory,
 )
-from migrationkit.testing import Faults, SandboxServer, SourceSuite, TargetSuite
+from migrationkit.testing import (
+    Faults,
+    SandboxServer,
+    SourceSuite,
+    TargetSuite,
+    datasets,
+    memory_source,
+)
 from migrationkit.testing.sandboxes.exact.app import ExactSandbox
 
 _ROLES = {
@@ -149,14 +161,11 @@ class TestExactSource(SourceSuite):
     connector = "exact"
 
     @pytest.fixture
-    def source_options(self) -> Iterator[Mapping[str, Any]]:
-        from migrationkit import Migration, MigrationOptions, PluginRegistry, SQLiteStateStore
-        from migrationkit.testing import datasets, memory_source
-
+    def source_options(self, tmp_path: Path) -> Iterator[Mapping[str, Any]]:
         with sandbox() as (app, server):
             options = connector_options(app, server)
             # The division holds a migrated company: every entity has something to read.
-            store = SQLiteStateStore(":memory:")
+            store = SQLiteStateStore(tmp_path / "state.db")
             target = PluginRegistry().open("exact", options)
             Migration(
                 memory_source(datasets.allocations(), name="allocations"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import math
 import re
 import threading
 import time
@@ -77,7 +78,12 @@ class AmbiguousCreate(RemoteAPIError):
 
 
 class ErrorBudgetSpent(RemoteAPIError):
-    """So many requests to one endpoint were refused this hour that Exact would block the app."""
+    """So many requests to one endpoint were refused this hour that Exact would block the app.
+
+    Retriable, later (``resume_at``): once the failed records are fixed, the run resumes.
+    """
+
+    retriable = True
 
 
 def endpoint_of(url: str) -> str:
@@ -135,8 +141,9 @@ def _wait_from_reset(scale: float) -> Callable[..., requests.Response]:
         reset = _header_int(response, name)
         if reset is not None:
             # picqer waits a second past the reset, so that Exact's window has surely turned.
-            seconds = max(reset / 1000 - time.time(), 0.0) + 1.0 / scale
-            response.headers["Retry-After"] = f"{seconds:.3f}"
+            # Told in Exact's own seconds, whole, as Retry-After is (the client divides by scale).
+            seconds = max(reset / 1000 - time.time(), 0.0) * scale + 1.0
+            response.headers["Retry-After"] = str(math.ceil(seconds))
         return response
 
     return hook
@@ -190,11 +197,13 @@ class _Budget:
                 return
             free = times[0] + self.window - self.clock()
         when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=free)
-        raise ErrorBudgetSpent(
+        error = ErrorBudgetSpent(
             f"Exact Online refused {self.limit} requests to {endpoint} in the last hour and "
             "blocks the app for an hour at 10: the run stops here; see the failed records, fix "
             f"them, and run the same command again (after {when:%H:%M} UTC for {endpoint})"
         )
+        error.resume_at = when
+        raise error
 
     def refused(self, endpoint: str) -> None:
         with self._lock:
@@ -238,6 +247,7 @@ class ExactClient:
             read_limits=read_limits,
             backoff=0.5 / rate_scale,
             max_backoff=60.0 / rate_scale,
+            time_scale=rate_scale,
             timeout=timeout,
             name="Exact Online",
             session=session,

@@ -41,7 +41,7 @@ from typing import Any
 
 from migrationkit.core import convert
 
-from ..server import Fault, Request, Response, SandboxApp, SandboxServer
+from ..server import Fault, NoRoute, Request, Response, Routes, SandboxApp, SandboxServer
 from .division import Division
 from .entries import ENTRY_PATHS, create_entry, delete_entry, open_items, update_entry
 from .masters import KINDS, LINE_KINDS, LINE_READ_ONLY, TRANSACTION_LINE_FIELDS, Kind
@@ -239,6 +239,7 @@ class ExactSandbox(SandboxApp):
         country: str = "NL",
         rate_scale: float = 1.0,
         token: str | None = None,
+        accept_any_token: bool = True,
         oauth: bool = False,
         client_id: str = "sandbox-client",
         client_secret: str | None = None,
@@ -246,12 +247,10 @@ class ExactSandbox(SandboxApp):
         day_limit: int = DAY_LIMIT,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__()
+        super().__init__(token=token, accept_any_token=accept_any_token and not oauth)
         self.rate_scale = rate_scale
         self._clock = clock
         self._offset = 0.0
-        self.token = token or "exact-sbx-" + secrets.token_urlsafe(12)
-        self.strict = oauth
         self.client_id = client_id
         self.client_secret = client_secret or "exact-secret-" + secrets.token_urlsafe(12)
         self.oauth = _OAuth({client_id: self.client_secret}, self.now)
@@ -272,6 +271,13 @@ class ExactSandbox(SandboxApp):
         self.rate_limited = 0
         self.blocked = 0
         self.calls = 0
+        self.routes = Routes("/api/v1")
+        add = self.routes.add
+        add("GET", "/current/Me", self._me)
+        keyed = "/<int:division>/<service>/<entity>(guid'<key>')"
+        add(("GET", "PUT", "DELETE"), keyed, self._one)
+        add("GET", keyed + "/<lines>", self._nested_lines)
+        add(("GET", "POST"), "/<int:division>/<path:endpoint>", self._collection_route)
 
     # -- time --------------------------------------------------------------------------------------
 
@@ -288,51 +294,33 @@ class ExactSandbox(SandboxApp):
     # -- the shared server's hooks ----------------------------------------------------------------
 
     def dispatch(self, request: Request) -> tuple[Response | None, bool]:
-        if request.path.startswith("/api/oauth2/"):
-            with self.lock:
-                return self.unauthenticated(request), False
+        """The shared server's answer, counted against the error budget, with Exact's limits."""
+        response, drop = super().dispatch(request)
+        if response is None or request.path.startswith("/api/oauth2/"):
+            return response, drop
         division, endpoint = self._where(request.path)
-        fault = self.faults.take(request.method)
-        if fault is not None and fault.status is not None:
-            return self.fault_response(fault), False
-        if (fault is not None and fault.expire_token) or not self.authorised(request):
-            response = self.unauthorised()
-            self._count_error(division, endpoint, response.status)
-            return response, False
-        refused = self.throttle(request)
-        if refused is not None:
-            return refused, False
-        with self.lock:
-            response = self.handle(request)
         self._count_error(division, endpoint, response.status)
-        response = self._with_limits(division, response)
-        self.log.append((request.method, request.path, response.status))
-        return response, bool(fault and fault.drop_after_commit)
+        return self._with_limits(division, response), drop
 
-    def unauthenticated(self, request: Request) -> Response:
-        if request.path == "/api/oauth2/auth" and request.method == "GET":
-            return self.oauth.authorize(request)
-        if request.path == "/api/oauth2/token" and request.method == "POST":
-            return self.oauth.token(request)
+    def unauthenticated(self, request: Request) -> Response | None:
+        """Exact's OAuth server: no token, no faults, no limits."""
+        if not request.path.startswith("/api/oauth2/"):
+            return None
+        with self.lock:
+            if request.path == "/api/oauth2/auth" and request.method == "GET":
+                return self.oauth.authorize(request)
+            if request.path == "/api/oauth2/token" and request.method == "POST":
+                return self.oauth.token(request)
         return _error(404, "Not found")
 
-    def authorised(self, request: Request) -> bool:
-        header = request.header("Authorization") or ""
-        token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
-        if not token:
-            return False
-        if not self.strict:
-            return True
+    def token_valid(self, token: str) -> bool:
         return self.oauth.valid(token)
 
     def unauthorised(self) -> Response:
         return _error(401, "Unauthorized: the access token is missing, invalid or expired")
 
     def fault_response(self, fault: Fault) -> Response:
-        headers = dict(fault.headers)
-        if fault.retry_after is not None:
-            headers["Retry-After"] = str(fault.retry_after)
-        return _error(fault.status or 500, "Injected fault", headers)
+        return _error(fault.status or 500, "Injected fault", self._fault_headers(fault))
 
     def throttle(self, request: Request) -> Response | None:
         """Exact's per-division windows and the error budget; counts the call if it goes."""
@@ -429,31 +417,37 @@ class ExactSandbox(SandboxApp):
 
     def handle(self, request: Request) -> Response:
         try:
-            return self._route(request)
+            route = self.routes.match(request.method, request.path)
+        except NoRoute as missing:
+            if missing.status == 405:
+                return _error(405, f"The method {request.method} is not allowed here")
+            return _error(404, "Not found")
+        try:
+            return route.handler(request, **route.args)
         except Invalid as exc:
             return _error(exc.status, exc.message)
 
-    def _route(self, request: Request) -> Response:
-        if not request.path.startswith("/api/v1/"):
-            raise Invalid("Not found", 404)
-        rest = request.path[len("/api/v1/") :].strip("/")
-        if rest == "current/Me":
-            return self._me(request)
-        code, _, endpoint = rest.partition("/")
-        try:
-            division = self.divisions[int(code)]
-        except (ValueError, KeyError):
-            raise Invalid(f"Division {code} does not exist or is not available", 403) from None
-        keyed = _KEYED.match(endpoint)
-        if keyed:
-            return self._one(
-                request, division, keyed.group("path"), keyed.group("key"), keyed.group("lines")
-            )
+    def _division(self, code: int) -> Division:
+        if code not in self.divisions:
+            raise Invalid(f"Division {code} does not exist or is not available", 403)
+        return self.divisions[code]
+
+    def _collection_route(self, request: Request, division: int, endpoint: str) -> Response:
+        found = self._division(division)
         if request.method == "POST":
-            return self._create(request, division, endpoint)
-        if request.method != "GET":
-            raise Invalid(f"The method {request.method} is not allowed here", 405)
-        return self._read(request, division, endpoint)
+            return self._create(request, found, endpoint)
+        return self._read(request, found, endpoint)
+
+    def _nested_lines(
+        self, request: Request, division: int, service: str, entity: str, key: str, lines: str
+    ) -> Response:
+        found = self._division(division)
+        endpoint = f"{service}/{entity}"
+        kind = KINDS.get(endpoint)
+        if kind is None or lines != kind.lines:
+            raise Invalid(f"Not found: {endpoint}/{lines}", 404)
+        uri = f"{division}/{endpoint}(guid'{key}')"
+        return self._nested(request, found, kind, found.row(endpoint, key), uri)
 
     def _me(self, request: Request) -> Response:
         me = {
@@ -502,30 +496,28 @@ class ExactSandbox(SandboxApp):
         return self._rendered(request, division, kind, row, uri, 201)
 
     def _one(
-        self, request: Request, division: Division, endpoint: str, key: str, lines: str | None
+        self, request: Request, division: int, service: str, entity: str, key: str
     ) -> Response:
+        endpoint = f"{service}/{entity}"
+        found = self._division(division)
         kind = KINDS.get(endpoint)
         if kind is None:
             raise Invalid(f"Not found: {endpoint}", 404)
-        uri = f"{division.code}/{endpoint}(guid'{key}')"
-        if lines is not None:
-            if request.method != "GET" or lines != kind.lines:
-                raise Invalid(f"Not found: {lines}", 404)
-            return self._nested(request, division, kind, division.row(endpoint, key), uri)
+        uri = f"{division}/{endpoint}(guid'{key}')"
         if request.method not in kind.methods:
             raise Invalid(f"The method {request.method} is not allowed on {endpoint}", 405)
         if request.method == "GET":
-            return self._rendered(request, division, kind, division.row(endpoint, key), uri)
+            return self._rendered(request, found, kind, found.row(endpoint, key), uri)
         if request.method == "PUT":
             if endpoint in ENTRY_PATHS:
-                update_entry(division, endpoint, key, _body(request))
+                update_entry(found, endpoint, key, _body(request))
             else:
-                division.update(endpoint, key, _body(request))
+                found.update(endpoint, key, _body(request))
             return Response(204)
         if endpoint in ENTRY_PATHS:
-            delete_entry(division, endpoint, key)
+            delete_entry(found, endpoint, key)
         else:
-            division.delete(endpoint, key)
+            found.delete(endpoint, key)
         return Response(204)
 
     def _rendered(

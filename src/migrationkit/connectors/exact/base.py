@@ -145,6 +145,10 @@ class ExactHandler(Handler[Context]):
     def deleted_keys(self, entity_type: int, since: dt.datetime | None) -> Iterator[str]:
         yield from self.ctx.feed.deleted(entity_type, since)
 
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        """Exact's deleted log keeps two months: older than that, it may have forgotten."""
+        return self.ctx.feed.window_exceeded(since)
+
 
 def text(value: Any) -> str:
     """A code or text from Exact, without the padding Exact keeps (relation codes)."""

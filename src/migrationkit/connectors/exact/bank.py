@@ -258,6 +258,10 @@ class PaymentHandler(_RelationEntries):
 
     entity = "payments"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index: dict[tuple[str, int], tuple[str, str]] = {}
+
     def check(self, record: Record, refs: References) -> list[Problem]:
         assert isinstance(record, Payment)
         problems = super().check(record, refs)
@@ -288,13 +292,21 @@ class PaymentHandler(_RelationEntries):
             matched.append((number, allocation.amount))
         return self._send(request, refs, matched, tuple(warnings))
 
+    def extract(self, since: dt.datetime | None) -> Iterator[Record]:
+        # What each OurRef names, read once for the whole extraction.
+        self._index = self.documents()
+        try:
+            yield from super().extract(since)
+        finally:
+            self._index = {}
+
     def read(
         self, key: str, journal: str, currency: str, lines: list[dict[str, Any]]
     ) -> Iterator[Any]:
         values = self.header(key, journal, currency, lines)
         sales = values.pop("_sales")
         values.pop("_in")
-        index = self.documents()
+        index = self._index or self.documents()
         allocations: dict[tuple[str, str], Decimal] = {}
         dates: dict[tuple[str, str], dt.date | None] = {}
         for line in lines:

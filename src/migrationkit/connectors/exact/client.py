@@ -220,6 +220,7 @@ class ExactClient:
         """Chooses the division when a request first needs it."""
         self.budget = _Budget(error_budget, BUDGET_WINDOW / rate_scale, time.monotonic)
         self.day_remaining: int | None = None
+        self.day_limit: int | None = None
         self.day_reset: float | None = None
         self.api.observers.append(self._observe)
 
@@ -284,6 +285,7 @@ class ExactClient:
         remaining = _header_int(response, "X-RateLimit-Remaining")
         if remaining is not None:
             self.day_remaining = remaining
+            self.day_limit = _header_int(response, "X-RateLimit-Limit")
             reset = _header_int(response, "X-RateLimit-Reset")
             self.day_reset = reset / 1000 if reset is not None else None
         if response.status_code in BUDGET_STATUSES:
@@ -293,8 +295,8 @@ class ExactClient:
         if self.day_remaining == 0 and self.day_reset and self.day_reset > time.time():
             when = dt.datetime.fromtimestamp(self.day_reset, dt.UTC)
             raise DailyLimitReached(
-                "Exact Online: the division's 5,000 calls of the day are spent; run the same "
-                f"command again after {when:%Y-%m-%d %H:%M} UTC",
+                f"Exact Online: the division's {self.day_limit or 5000:,} calls of the day are "
+                f"spent; run the same command again after {when:%Y-%m-%d %H:%M} UTC",
                 retry_after=self.day_reset - time.time(),
                 resume_at=when,
             )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from migrationkit.core.errors import ConfigError, RemoteAPIError
+from migrationkit.handlers import may_have_landed
 
 from . import wire
 from .client import ExactClient
@@ -233,6 +234,36 @@ class Division:
             "vat_account", "VAT until the VAT accounts move (migrationkit)", 24
         )
 
+    def create_coded(self, table: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a coded row the connector needs (a journal, an account, a cost center).
+
+        Exact keeps codes unique, so a create whose answer was lost is looked up by its code
+        before it is sent again.
+        """
+        code = str(body["Code"]).strip()
+        for _attempt in range(3):
+            try:
+                reply = self.client.send("POST", path, body=body)
+            except RemoteAPIError as exc:
+                if not may_have_landed(exc):
+                    raise
+                self.invalidate(table)
+                found = self._table(table).get(code)
+                if found is not None:
+                    return found
+                continue
+            if not reply.ok:
+                raise RemoteAPIError(
+                    f"Exact Online refused to create {code} at {path}: {reply.message}",
+                    status=reply.status,
+                    body=reply.text,
+                )
+            self.remember(table, reply.entity)
+            return reply.entity
+        raise RemoteAPIError(
+            f"Exact Online: creating {code} at {path} kept failing", retriable=True
+        )
+
     def journal(self, option: str) -> str:
         """The code of a configured journal, created if the division lacks it."""
         code = str(getattr(self.options, option))
@@ -246,43 +277,22 @@ class Division:
                         f"not {kind}; choose another code for {option}"
                     )
                 return code
-            body = {
-                "Code": code,
-                "Description": description,
-                "Type": kind,
-                "AllowVariableCurrency": True,
-            }
-            reply = self.client.send("POST", "financial/Journals", body=body)
-            if not reply.ok:
-                raise RemoteAPIError(
-                    f"Exact Online refused to create journal {code}: {reply.message}",
-                    status=reply.status,
-                )
-            self.remember("journals", reply.entity)
+            body = {"Code": code, "Description": description, "Type": kind}
+            self.create_coded(
+                "journals", "financial/Journals", {**body, "AllowVariableCurrency": True}
+            )
             return code
 
     def special_account(self, option: str, description: str, kind: int) -> str:
-        """The id of a configured G/L account (opening, transfer), created if missing."""
+        """The id of a configured G/L account (opening, transfer, VAT), created if missing."""
         code = str(getattr(self.options, option)).strip()
         with self.lock:
             found = self.gl_accounts.get(code)
-            if found is not None:
-                return str(found["ID"])
-            body = {
-                "Code": code,
-                "Description": description,
-                "Type": kind,
-                "BalanceType": "B",
-                "BalanceSide": "D",
-            }
-            reply = self.client.send("POST", "financial/GLAccounts", body=body)
-            if not reply.ok:
-                raise RemoteAPIError(
-                    f"Exact Online refused to create G/L account {code}: {reply.message}",
-                    status=reply.status,
-                )
-            self.remember("gl", reply.entity)
-            return str(reply.entity["ID"])
+            if found is None:
+                body = {"Code": code, "Description": description, "Type": kind}
+                side = {"BalanceType": "B", "BalanceSide": "D"}
+                found = self.create_coded("gl", "financial/GLAccounts", {**body, **side})
+            return str(found["ID"])
 
     def opening_account(self) -> str:
         return self.special_account("opening_account", "Opening balances (migrationkit)", 90)

@@ -330,10 +330,7 @@ class TrackingHandler(ExactHandler):
                     if not reply.ok:
                         return refused(reply, f"option {option.key}")
                 continue
-            reply = self.client.send("POST", path, body=body)
-            if not reply.ok:
-                return refused(reply, f"option {option.key}")
-            self.division.remember(dimension, reply.entity)
+            self.division.create_coded(dimension, path, body)
         self.division.invalidate(dimension)
         name = "cost centers" if dimension == mapping.COST_CENTERS else "cost units"
         warning = f"the category becomes Exact's {name}"
@@ -486,10 +483,7 @@ class ContactHandler(ExactHandler):
         with self.division.lock:
             if code not in self.division.conditions:
                 body = {"Code": code, "Description": f"{days} days", "PaymentDays": days}
-                reply = self.client.send("POST", "cashflow/PaymentConditions", body=body)
-                if not reply.ok:
-                    return None, (f"Exact refused payment condition {code}: {reply.message}",)
-                self.division.remember("conditions", reply.entity)
+                self.division.create_coded("conditions", "cashflow/PaymentConditions", body)
         return code, ()
 
     def _written(self, record: Contact, refs: References) -> mapping.Written:

@@ -31,7 +31,7 @@ from .mapping import Ref, Written
 from .options import ExactOptions
 from .sync import ChangeFeed
 
-__all__ = ["Context", "ExactHandler", "refused", "text"]
+__all__ = ["ALREADY_EXISTS", "Context", "ExactHandler", "refused", "taken", "text"]
 
 
 class Context:
@@ -52,6 +52,15 @@ class Context:
 
     def today(self) -> dt.date:
         return dt.datetime.now(dt.UTC).date()
+
+
+ALREADY_EXISTS = "Already exists"
+"""How Exact begins its answer to a create of a code (or entry number) it already has."""
+
+
+def taken(reply: Reply) -> bool:
+    """Whether Exact refused a create because the code is taken (another process, a person)."""
+    return reply.status == 400 and reply.message.startswith(ALREADY_EXISTS)
 
 
 def refused(reply: Reply, what: str = "it") -> LoadResult:

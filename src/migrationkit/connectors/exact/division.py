@@ -252,6 +252,11 @@ class Division:
                 if found is not None:
                     return found
                 continue
+            if not reply.ok and reply.status == 400 and reply.message.startswith("Already"):
+                self.invalidate(table)  # created meanwhile, by another migration or a person
+                found = self._table(table).get(code)
+                if found is not None:
+                    return found
             if not reply.ok:
                 raise RemoteAPIError(
                     f"Exact Online refused to create {code} at {path}: {reply.message}",

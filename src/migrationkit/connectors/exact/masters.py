@@ -37,7 +37,7 @@ from migrationkit.core.model import (
 from migrationkit.handlers import matched
 
 from . import mapping, wire
-from .base import ExactHandler, refused, text
+from .base import ExactHandler, refused, taken, text
 from .division import GL_FIELDS, JOURNAL_FIELDS, VAT_FIELDS
 
 __all__ = ["MASTER_HANDLERS"]
@@ -167,6 +167,11 @@ class TaxRateHandler(ExactHandler):
         if result.ok:
             self.division.remember("vat", reply.entity)
             result = LoadResult(ok=True, target_id=record.code, warnings=result.warnings)
+        elif taken(reply):
+            # Created meanwhile (another migration into the division): read them all again.
+            self.division.invalidate("vat")
+            if record.code in self.division.vat_codes:
+                return matched(record.code, f"VAT code {record.code}")
         return result
 
     def update(self, request: LoadRequest, refs: References) -> LoadResult:
@@ -224,6 +229,11 @@ class LedgerAccountHandler(ExactHandler):
         if result.ok:
             self.division.remember("gl", reply.entity)
             self._link_vat(record, str(reply.entity["ID"]))
+        elif taken(reply):
+            # Created meanwhile (another migration into the division): read them all again.
+            self.division.invalidate("gl")
+            if record.code in self.division.gl_accounts:
+                return self.create(request, refs)
         return result
 
     def _link_vat(self, record: LedgerAccount, gl_id: str) -> None:
@@ -423,6 +433,10 @@ class BankAccountHandler(ExactHandler):
                 result = LoadResult(
                     ok=True, target_id=text(reply.entity["Code"]), warnings=result.warnings
                 )
+            elif taken(reply):
+                # The code went meanwhile (another migration into the division): choose again.
+                self.division.invalidate("journals")
+                return self.create(request, refs)
         return result
 
     def update(self, request: LoadRequest, refs: References) -> LoadResult:
@@ -552,7 +566,11 @@ class ItemHandler(ExactHandler):
         if found is not None:
             return matched(found, f"item {record.code}")
         written = mapping.item_payload(record, self.resolver(refs), self.ctx.today())
-        _reply, result = self.post(self.path, written)
+        reply, result = self.post(self.path, written)
+        if taken(reply):
+            found = self._by_code(record.code)  # created meanwhile
+            if found is not None:
+                return matched(found, f"item {record.code}")
         return result
 
     def _by_code(self, code: str) -> str | None:

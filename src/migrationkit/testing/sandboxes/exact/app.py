@@ -300,6 +300,8 @@ class ExactSandbox(SandboxApp):
             return response, drop
         division, endpoint = self._where(request.path)
         self._count_error(division, endpoint, response.status)
+        if response.status == 429:
+            return response, drop  # a 429 carries the headers of the limit it met, only
         return self._with_limits(division, response), drop
 
     def unauthenticated(self, request: Request) -> Response | None:

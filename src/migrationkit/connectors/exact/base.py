@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from migrationkit.core.capabilities import Removal
 from migrationkit.core.contract import (
     Checkpoints,
+    LoadRequest,
     LoadResult,
     References,
     RemovalRequest,
@@ -25,7 +26,7 @@ from migrationkit.core.contract import (
 from migrationkit.core.model import Record
 from migrationkit.handlers import Handler
 
-from .client import ExactClient, Reply
+from .client import ErrorBudgetSpent, ExactClient, Reply
 from .division import Division
 from .mapping import Ref, Written
 from .options import ExactOptions
@@ -85,6 +86,13 @@ class ExactHandler(Handler[Context]):
     def division(self) -> Division:
         return self.ctx.division
 
+    def write_one(self, request: LoadRequest, refs: References) -> LoadResult:
+        """One record; once Exact's error budget for its endpoint is spent, none is sent."""
+        try:
+            return super().write_one(request, refs)
+        except ErrorBudgetSpent as exc:
+            return LoadResult.failed("ERROR_BUDGET", str(exc))
+
     def backoff(self, attempt: int) -> None:
         api = self.client.api
         api.sleep(api.backoff * 2**attempt)
@@ -112,7 +120,10 @@ class ExactHandler(Handler[Context]):
 
     def delete(self, path: str, key: str) -> RemovalResult:
         """``DELETE``; gone already counts as removed (an interrupted rollback got that far)."""
-        reply = self.client.send("DELETE", f"{path}(guid'{key}')")
+        try:
+            reply = self.client.send("DELETE", f"{path}(guid'{key}')")
+        except ErrorBudgetSpent as exc:
+            return RemovalResult(removed=False, reason="ERROR_BUDGET", message=str(exc))
         if reply.ok or reply.status == 404:
             return RemovalResult(removed=True, action=Removal.DELETE)
         return RemovalResult(

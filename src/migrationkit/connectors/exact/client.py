@@ -199,8 +199,8 @@ class _Budget:
         when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=free)
         error = ErrorBudgetSpent(
             f"Exact Online refused {self.limit} requests to {endpoint} in the last hour and "
-            "blocks the app for an hour at 10: the run stops here; see the failed records, fix "
-            f"them, and run the same command again (after {when:%H:%M} UTC for {endpoint})"
+            f"blocks the app for an hour at 10: nothing more goes to {endpoint} until "
+            f"{when:%H:%M} UTC; fix the failed records, then run the same command again"
         )
         error.resume_at = when
         raise error

@@ -100,6 +100,8 @@ class Division:
         self._claims: dict[tuple[str, int], str] = {}
         self.entry_numbers: dict[str, int] = {}
         """Entry numbers by EntryID, of the entries written or read in this connector."""
+        self.controls: dict[bool, str] = {}
+        """The G/L accounts the source's debtors (True) and creditors control moved to."""
         self.dimensions: dict[str, str] = {}
         """Which tracking category (source key) has each analysis dimension."""
 
@@ -201,16 +203,30 @@ class Division:
     # -- what the connector posts through ----------------------------------------------------------
 
     def control(self, sales: bool) -> str:
-        """The receivables (``sales``) or payables G/L account: the first of its type."""
-        wanted = 20 if sales else 22
-        found = sorted(
-            (r for r in self.gl_accounts.values() if int(r.get("Type") or 0) == wanted),
-            key=lambda r: str(r["Code"]).strip(),
-        )
-        if not found:
-            kind = "receivable" if sales else "payable"
-            raise RemoteAPIError(f"the division has no G/L account of type accounts {kind}")
-        return str(found[0]["ID"])
+        """The receivables (``sales``) or payables G/L account relations post to.
+
+        The source's debtors or creditors control account once it has moved, else the
+        division's own of that type, else the stand-in (``receivables_account``,
+        ``payables_account``), created on first need.
+        """
+        with self.lock:
+            if sales in self.controls:
+                return self.controls[sales]
+            wanted = 20 if sales else 22
+            option = "receivables_account" if sales else "payables_account"
+            stand_in = str(getattr(self.options, option)).strip()
+            found = sorted(
+                (
+                    r
+                    for r in self.gl_accounts.values()
+                    if int(r.get("Type") or 0) == wanted and str(r["Code"]).strip() != stand_in
+                ),
+                key=lambda r: str(r["Code"]).strip(),
+            )
+            if found:
+                return str(found[0]["ID"])
+            name = "Receivables" if sales else "Payables"
+            return self.special_account(option, f"{name} (migrationkit)", wanted)
 
     def vat_accounts(self) -> tuple[str, str]:
         """The VAT-to-pay and VAT-to-claim G/L accounts for a new VAT code.

@@ -223,18 +223,25 @@ class LedgerAccountHandler(ExactHandler):
             if int(found.get("Type") or 0) != mapping.gl_type(record):
                 warnings.append(f"Exact's type {found.get('Type')} is kept")
             self._link_vat(record, str(found["ID"]))
+            self._link_control(record, str(found["ID"]))
             return matched(str(found["ID"]), f"G/L account {record.code}", warnings)
         tax = self.resolve(refs, "tax_rates", record.tax_rate) if record.tax_rate else None
         reply, result = self.post(self.path, mapping.gl_account_payload(record, tax))
         if result.ok:
             self.division.remember("gl", reply.entity)
             self._link_vat(record, str(reply.entity["ID"]))
+            self._link_control(record, str(reply.entity["ID"]))
         elif taken(reply):
             # Created meanwhile (another migration into the division): read them all again.
             self.division.invalidate("gl")
             if record.code in self.division.gl_accounts:
                 return self.create(request, refs)
         return result
+
+    def _link_control(self, record: LedgerAccount, gl_id: str) -> None:
+        """Relations post to the source's debtors and creditors control accounts."""
+        if record.control_role in (ControlRole.RECEIVABLES, ControlRole.PAYABLES):
+            self.division.controls[record.control_role is ControlRole.RECEIVABLES] = gl_id
 
     def _link_vat(self, record: LedgerAccount, gl_id: str) -> None:
         """The source's sales or purchase VAT account takes over the VAT codes that have none,
@@ -271,9 +278,24 @@ class LedgerAccountHandler(ExactHandler):
         return str(found["ID"]) if found else None
 
     def remove(self, request: RemovalRequest) -> RemovalResult:
+        self._unlink_vat(request.target_id)
         result = self.delete_or_block(request, self.path, request.target_id, {"IsBlocked": True})
         self.division.invalidate("gl")
+        self.division.controls = {
+            side: gl for side, gl in self.division.controls.items() if gl != request.target_id
+        }
         return result
+
+    def _unlink_vat(self, gl_id: str) -> None:
+        """VAT codes this account took over go back to the stand-in, so that it can go."""
+        for code, vat in list(self.division.vat_codes.items()):
+            for field in ("GLToPay", "GLToClaim"):
+                if vat.get(field) == gl_id:
+                    stand_in = self.division.vat_stand_in()
+                    path = f"vat/VATCodes(guid'{vat['ID']}')"
+                    if self.client.send("PUT", path, body={field: stand_in}).ok:
+                        vat = {**vat, field: stand_in}
+                        self.division.remember("vat", {**vat, "Code": code})
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         roles = {
@@ -508,6 +530,11 @@ class ContactHandler(ExactHandler):
             keep_code=self.ctx.preserve_ids,
             payment_condition=condition,
         )
+        # Its entries post to the source's control accounts (or their stand-ins).
+        if record.is_customer:
+            written.body["GLAR"] = self.division.control(True)
+        if record.is_supplier:
+            written.body["GLAP"] = self.division.control(False)
         return mapping.Written(written.body, (*written.warnings, *warnings))
 
     def create(self, request: LoadRequest, refs: References) -> LoadResult:

@@ -112,6 +112,26 @@ class ExactOptions:
             )
         },
     )
+    receivables_account: str = attrs.field(
+        default="1300",
+        validator=_gl_code,
+        metadata={
+            "help": (
+                "code of the receivables G/L account (type 20) customers post to until the "
+                "source's debtors control account has moved (created if missing)"
+            )
+        },
+    )
+    payables_account: str = attrs.field(
+        default="1600",
+        validator=_gl_code,
+        metadata={
+            "help": (
+                "code of the payables G/L account (type 22) suppliers post to until the "
+                "source's creditors control account has moved (created if missing)"
+            )
+        },
+    )
     vat_account: str = attrs.field(
         default="2999",
         validator=_gl_code,

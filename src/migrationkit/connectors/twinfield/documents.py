@@ -184,7 +184,7 @@ class DocumentHandler(_Posting):
             dim2=self.contact(refs, record.contact),
             value=sign * record.gross,
             base=sign * record.base_gross,
-            description=(record.reference or record.description or "")[:40] or None,
+            description=(record.reference or "")[:40] or None,
         )
         return Transaction(
             daybook=self.daybook(record.kind),

@@ -270,10 +270,13 @@ class TaxRateHandler(TwinfieldHandler):
         return self.match(request.record)[0]
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
-        for vat in self.office.vat_codes().values():
+        """One tax rate per pair of the office's VAT codes (see ``OfficeState.vat_pairs``)."""
+        codes = self.office.vat_codes()
+        for pair in dict.fromkeys(self.office.vat_pairs().values()):
+            vat = codes[pair.partition("/")[0]]
             treatment = TaxTreatment.ZERO if vat.percentage == 0 else TaxTreatment.STANDARD
             yield TaxRate(
-                key=vat.code, code=vat.code, name=vat.name, rate=vat.percentage, treatment=treatment
+                key=pair, code=pair, name=vat.name, rate=vat.percentage, treatment=treatment
             )
 
 
@@ -792,7 +795,7 @@ class ItemHandler(TwinfieldHandler):
                 name=text(article, "header/name"),
                 unit=text(article, "header/unitnamesingular") or None,
                 sales_price=amount(price) if price else None,
-                tax_rate=text(article, "header/vatcode") or None,
+                tax_rate=self.office.vat_pairs().get(text(article, "header/vatcode")),
             )
 
 

@@ -167,6 +167,31 @@ class OfficeState:
                 self._vat = found
             return self._vat
 
+    def vat_pairs(self) -> dict[str, str]:
+        """Each VAT code's pair key: ``SALES/PURCHASE``, else the code alone.
+
+        Twinfield's templates name a sales code ``V…`` and its purchase twin ``I…`` (VH/IH,
+        VL/IL, VN/IN); codes outside that convention pair when theirs is the only sales and the
+        only purchase code of a percentage. A source tax rate lands on such a pair, so the
+        office's pairs are what reads back.
+        """
+        codes = self.vat_codes()
+        pairs = {code: code for code in codes}
+        for vat in codes.values():
+            twin = codes.get("I" + vat.code[1:]) if vat.code.startswith("V") else None
+            if vat.type == "sales" and twin is not None and twin.type == "purchase":
+                pairs[vat.code] = pairs[twin.code] = f"{vat.code}/{twin.code}"
+        by_rate: dict[tuple[str, Decimal], list[str]] = {}
+        for vat in codes.values():
+            if pairs[vat.code] == vat.code:
+                by_rate.setdefault((vat.type, vat.percentage), []).append(vat.code)
+        for (kind, rate), sales in by_rate.items():
+            purchase = by_rate.get(("purchase", rate), [])
+            if kind == "sales" and len(sales) == 1 and len(purchase) == 1:
+                pair = f"{sales[0]}/{purchase[0]}"
+                pairs[sales[0]] = pairs[purchase[0]] = pair
+        return pairs
+
     def vat_account(self, kind: str) -> str | None:
         """The account the office's sales (or purchase) VAT codes post to."""
         accounts = [v.account for v in self.vat_codes().values() if v.type == kind and v.account]

@@ -74,6 +74,7 @@ class Readback:
         self.banks = {book.code: book for book in books}
         self.bank_accounts = {book.account: book.code for book in books if book.account}
         self.clearing = options.opening_balance_account
+        self.pairs = self.office.vat_pairs()
 
     def _tracking(self, line: Line) -> tuple[TrackingAssignment, ...]:
         if line.dim2 and line.dim2 in self.office.codes("KPL"):
@@ -164,7 +165,7 @@ class Readback:
             DocumentLine(
                 description=x.description or "",
                 account=x.dim1,
-                tax_rate=x.vatcode,
+                tax_rate=self.pairs.get(x.vatcode) if x.vatcode else None,
                 net=sign * x.value,
                 tax=sign * (x.vat or _ZERO),
                 base_net=sign * x.base,
@@ -240,7 +241,11 @@ class Readback:
         }
         if kind == "refunds":
             refund_kind = RefundKind.CUSTOMER_REFUND if customer else RefundKind.SUPPLIER_REFUND
-            return Refund(kind=refund_kind, **common)  # type: ignore[arg-type]
+            return Refund(
+                kind=refund_kind,
+                description=details[0].description,
+                **common,  # type: ignore[arg-type]
+            )
         allocations = []
         for line in details:
             if line.invoicenumber and (contact, line.invoicenumber) in index:

@@ -143,6 +143,8 @@ class Office:
             VatCode("IH", "Standard rate purchases", "purchase", Decimal(20), "1510", "UK4"),
             VatCode("IL", "Reduced rate purchases", "purchase", Decimal(5), "1510", "UK4"),
             VatCode("IN", "Zero rate purchases", "purchase", Decimal(0), "1510", "UK7"),
+            VatCode("VO", "Outside the scope (sales)", "sales", Decimal(0), "1500", ""),
+            VatCode("IO", "Outside the scope (purchases)", "purchase", Decimal(0), "1510", ""),
         ):
             office.vat_codes[vat.code] = vat
         for book in (

@@ -146,9 +146,14 @@ def connector_options(
 
 
 def open_connector(
-    app: TwinfieldSandbox, server: SandboxServer, check: EnvelopeCheck | None = None, **extra: Any
+    app: TwinfieldSandbox,
+    server: SandboxServer,
+    check: EnvelopeCheck | None = None,
+    banks: dict[str, tuple[str, str]] | None = None,
+    **extra: Any,
 ) -> Connector:
-    connector = PluginRegistry().open("twinfield", connector_options(app, server, **extra))
+    options = connector_options(app, server, banks, **extra)
+    connector = PluginRegistry().open("twinfield", options)
     if check is not None:
         connector.instance.client.api.observers.append(check)  # type: ignore[attr-defined]
     return connector

@@ -131,10 +131,15 @@ class TwinfieldClient:
 
     # -- one document ----------------------------------------------------------------------------
 
-    def process(self, document: etree._Element, *, company: bool = True) -> etree._Element:
+    def process(
+        self, document: etree._Element, *, company: bool = True, repeatable: bool = False
+    ) -> etree._Element:
         """Send one Twinfield document; the answer is the document with its results.
 
         ``company`` false leaves out the ``CompanyCode`` header (listing the offices).
+        ``repeatable`` says a write may simply be sent again when its answer was lost: a
+        dimension or an article is written by its code, so a second send changes it to the
+        same (transactions are numbered by Twinfield and are never repeatable).
         """
         cost = QUERY_COST if document.tag in QUERY_ROOTS else WRITE_COST
         request = to_text(document)
@@ -144,7 +149,7 @@ class TwinfieldClient:
             url = self.cluster(token).rstrip("/") + PROCESS_XML_PATH
             body = envelope(request, token, self.office if company else None)
             try:
-                response = self._post(url, body, cost)
+                response = self._post(url, body, cost, repeatable)
                 return unwrap(response.content)
             except SoapFault as fault:
                 if TOKEN_INVALID in fault.message and not refreshed:
@@ -160,13 +165,15 @@ class TwinfieldClient:
                     continue
                 if found is not None:
                     raise self._fault_error(found) from None
-                if cost == WRITE_COST and (
-                    exc.status in AMBIGUOUS_STATUSES or getattr(exc, "may_have_landed", False)
+                if (
+                    cost == WRITE_COST
+                    and not repeatable
+                    and (exc.status in AMBIGUOUS_STATUSES or getattr(exc, "may_have_landed", False))
                 ):
                     raise AmbiguousWrite(str(exc), status=exc.status, body=exc.body) from None
                 raise
 
-    def _post(self, url: str, body: bytes, cost: int) -> requests.Response:
+    def _post(self, url: str, body: bytes, cost: int, repeatable: bool) -> requests.Response:
         waited = self.limiter.waited
         started = time.monotonic()
         with self.limiter.slot(cost):
@@ -184,7 +191,7 @@ class TwinfieldClient:
                 data=body,
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": SOAP_ACTION},
                 # A query may be sent again after a broken connection; a write may have landed.
-                idempotent=cost == QUERY_COST,
+                idempotent=cost == QUERY_COST or repeatable,
             )
 
     @staticmethod
@@ -196,7 +203,7 @@ class TwinfieldClient:
     # -- many elements ---------------------------------------------------------------------------
 
     def process_many(
-        self, wrapper: str, elements: Sequence[etree._Element]
+        self, wrapper: str, elements: Sequence[etree._Element], *, repeatable: bool = False
     ) -> list[etree._Element]:
         """Send elements under ``<wrapper>``, at most :data:`MAX_CHILDREN` to a document.
 
@@ -209,7 +216,7 @@ class TwinfieldClient:
             document = etree.Element(wrapper)
             for element in chunk:
                 document.append(element)
-            answer = self.process(document)
+            answer = self.process(document, repeatable=repeatable)
             found = [node for node in answer if isinstance(node.tag, str)]
             if answer.tag != wrapper or len(found) != len(chunk):
                 words = "; ".join(m.describe() for m in messages(answer)) or to_text(answer)[:500]

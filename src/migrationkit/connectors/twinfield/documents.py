@@ -122,7 +122,7 @@ class Posting(TwinfieldHandler):
         if self.office.ledger(code) is None and self.ctx.first_time("opening balance account"):
             dim = Dimension(type="BAS", code=code, name="Opening balance clearing")
             (answer,) = self.client.process_many(
-                "dimensions", [dimension_xml(self.office.code, dim)]
+                "dimensions", [dimension_xml(self.office.code, dim)], repeatable=True
             )
             if not succeeded(answer):
                 raise MappingError(f"Twinfield refused the opening-balance account {code}")

@@ -138,7 +138,7 @@ def _set_status(
     element = dimension_xml(
         handler.office.code, Dimension(type=dim_type, code=code, name=""), status
     )
-    (answer,) = handler.client.process_many("dimensions", [element])
+    (answer,) = handler.client.process_many("dimensions", [element], repeatable=True)
     if succeeded(answer):
         return None
     words = "; ".join(m.describe() for m in messages(answer))
@@ -303,7 +303,11 @@ class _Dimensions(BatchHandler[Context], TwinfieldHandler):
         self.before_send()
         office = self.office.code
         elements = [dimension_xml(office, dim) for item in ready for dim in item.payload]
-        answers = iter(self.client.process_many("dimensions", elements)) if elements else iter(())
+        answers = (
+            iter(self.client.process_many("dimensions", elements, repeatable=True))
+            if elements
+            else iter(())
+        )
         results = []
         for item in ready:
             dims: list[Dimension] = item.payload
@@ -423,7 +427,7 @@ class LedgerAccountHandler(_Dimensions):
             child(group, "code", code)
             child(group, "name", name)
             elements.append(group)
-        for answer in self.client.process_many("dimensiongroups", elements):
+        for answer in self.client.process_many("dimensiongroups", elements, repeatable=True):
             if not succeeded(answer):
                 words = "; ".join(m.describe() for m in messages(answer))
                 raise MappingError(f"Twinfield refused the account groups: {words}")
@@ -601,7 +605,7 @@ class TrackingHandler(TwinfieldHandler):
             )
             for o in record.options
         ]
-        for answer in self.client.process_many("dimensions", elements):
+        for answer in self.client.process_many("dimensions", elements, repeatable=True):
             if not succeeded(answer):
                 return refusal(answer, "a cost centre")
         self.office.invalidate(_KPL)
@@ -746,7 +750,7 @@ class ItemHandler(TwinfieldHandler):
         return article
 
     def _send(self, record: Item, refs: References) -> LoadResult:
-        answer = self.client.process(self._element(record, refs))
+        answer = self.client.process(self._element(record, refs), repeatable=True)
         if not succeeded(answer):
             return refusal(answer)
         return LoadResult(ok=True, target_id=record.code)
@@ -771,7 +775,7 @@ class ItemHandler(TwinfieldHandler):
         child(header, "code", request.target_id)
         if self.client.read("article", request.target_id) is None:
             return RemovalResult(removed=True, action=Removal.DELETE)
-        answer = self.client.process(article)
+        answer = self.client.process(article, repeatable=True)
         if succeeded(answer):
             return RemovalResult(removed=True, action=Removal.DELETE)
         return RemovalResult(

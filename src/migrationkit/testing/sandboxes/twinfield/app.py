@@ -313,7 +313,8 @@ def _envelope(version: str) -> tuple[etree._Element, etree._Element]:
 def soap_answer(operation: str, answer: etree._Element, version: str = SOAP11) -> Response:
     """``<…Response><…Result>`` holding the answered document (as text or as XML)."""
     root, body = _envelope(version)
-    namespaces: Any = {None: TWINFIELD_NS}
+    # A prefix, not a default namespace: the answered document inside keeps no namespace.
+    namespaces: Any = {"tw": TWINFIELD_NS}
     wrapper = etree.SubElement(body, f"{{{TWINFIELD_NS}}}{operation}Response", nsmap=namespaces)
     result = etree.SubElement(wrapper, f"{{{TWINFIELD_NS}}}{operation}Result")
     if operation == "ProcessXmlDocument":

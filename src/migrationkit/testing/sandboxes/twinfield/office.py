@@ -471,8 +471,8 @@ class Office:
             gap = abs(expected - got)
             if gap and not (autobalance and gap <= Decimal("0.02")):
                 raise Refusal(
-                    f"The VAT of {vatcode} is {money_text(got)}; the detail lines make it "
-                    f"{money_text(expected)}.",
+                    f"The VAT of {vatcode} is {money_text(abs(got))}; the detail lines make "
+                    f"it {money_text(abs(expected))}.",
                     "lines",
                 )
         if value_sum != 0:

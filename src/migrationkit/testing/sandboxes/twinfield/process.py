@@ -33,9 +33,13 @@ def refused(element: etree._Element, refusal: Refusal) -> etree._Element:
     """The element as sent, ``result="0"``, the message on the field at fault."""
     answer = copy.deepcopy(element)
     answer.set("result", "0")
-    target = answer.find(refusal.field) if refusal.field else None
-    if target is None and refusal.field and "[" in refusal.field:
-        target = _indexed(answer, refusal.field)
+    target = None
+    path = refusal.field or ""
+    while path and target is None:
+        # The field at fault, or the nearest element above it that is there (a missing dim2
+        # is reported on its line).
+        target = _indexed(answer, path)
+        path = path.rpartition("/")[0]
     node = target if target is not None else answer
     node.set("msgtype", "error")
     node.set("msg", refusal.message)

@@ -100,8 +100,8 @@ def test_bursts_of_429_and_5xx_are_retried_without_duplicates(
 def test_the_credits_limit_is_met_by_waiting_retry_after(
     tmp_path: Path, envelope_check: EnvelopeCheck
 ) -> None:
-    # The sandbox allows 60 credits a (scaled) minute; the client believes it may spend 6,000.
-    with sandbox(SMALL_BANKS, credits_per_minute=60) as (app, server):
+    # The sandbox allows 20 credits a (scaled) minute; the client believes it may spend 6,000.
+    with sandbox(SMALL_BANKS, credits_per_minute=20) as (app, server):
         target = open_connector(app, server, envelope_check, SMALL_BANKS, credits_per_minute=6000)
         run = Migration(
             source_connector(MemorySource(company(invoices=25))),
@@ -192,7 +192,7 @@ def test_access_tokens_expiring_mid_run_are_refreshed_through_the_token_endpoint
                 seen = next(answers)
             if response.status_code == 500 and b"code 354" in response.content:
                 faults.append(seen)
-            if seen in (100, 300):  # twice in the run, as if an hour had passed
+            if seen in (40, 120):  # twice in the run, as if an hour had passed
                 for token in list(app._access):
                     app.expire(token)
 

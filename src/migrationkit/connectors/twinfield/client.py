@@ -102,6 +102,8 @@ class TwinfieldClient:
         self.limiter = limiter
         self.office = office
         self.credits = 0
+        self.writes = 0
+        """Writes sent so far: what was read before the last write may be stale."""
 
     @classmethod
     def build(
@@ -185,6 +187,8 @@ class TwinfieldClient:
                     self.limiter.limits.per_minute or 0,
                 )
             self.credits += cost
+            if cost == WRITE_COST:
+                self.writes += 1
             return self.api.request(
                 "POST",
                 url,

@@ -69,6 +69,7 @@ class TwinfieldConnector(HandlerConnector[Context]):
         self.ctx.preserve_ids = run.preserve_ids
         # Another run (or a person) may have changed the office since: read it afresh.
         self.office.forget()
+        self.ctx.read_cache.clear()
         return True
 
     @hookimpl

@@ -86,6 +86,8 @@ class Context:
         self._claims: dict[tuple[str, str], str] = {}
         self._done: set[str] = set()
         self._lock = threading.Lock()
+        self.read_cache: dict[str, tuple[int, Any]] = {}
+        """What an extraction read, with the client's write count then (reused until a write)."""
 
     def claim(self, space: str, value: str, owner: str) -> str | None:
         """Claim ``value`` in ``space`` for ``owner``; the earlier owner on a clash."""

@@ -82,7 +82,13 @@ class Readback:
         return ()
 
     def transactions(self) -> list[Transaction]:
-        found = browse_transactions(self.ctx)
+        """The office's transactions, less reversed pairs; one browse until the next write."""
+        cached = self.ctx.read_cache.get("transactions")
+        if cached is not None and cached[0] == self.ctx.client.writes:
+            found: list[Transaction] = cached[1]
+        else:
+            found = browse_transactions(self.ctx)
+            self.ctx.read_cache["transactions"] = (self.ctx.client.writes, found)
         reversed_ids = {t.reverses for t in found if t.reverses}
         return [t for t in found if t.reverses is None and t.id not in reversed_ids]
 

@@ -90,6 +90,8 @@ def test_importing_production_modules_loads_no_fake_and_no_server() -> None:
         "import migrationkit.connectors.xero.plugin, migrationkit.connectors.xero.connector\n"
         "import migrationkit.connectors.sage_accounting.plugin\n"
         "import migrationkit.connectors.sage_accounting.connector\n"
+        "import migrationkit.connectors.twinfield.plugin, migrationkit.connectors.twinfield.connector\n"
+        "import migrationkit.connectors.twinfield.commands\n"
         "import migrationkit.connectors.sage50.connector, migrationkit.connectors.csv.connector\n"
         "bad = [m for m in sys.modules if m in ('http.server', 'socketserver')\n"
         "       or m.startswith('migrationkit.testing')]\n"

@@ -171,7 +171,8 @@ class OAuth2Session:
             response = self.session.post(self.token_url, data=form, headers=headers, timeout=60)
         except requests.RequestException as exc:
             raise AuthError(
-                f"cannot reach the {self.name} token endpoint: {type(exc).__name__}"
+                f"cannot reach the {self.name} token endpoint: {type(exc).__name__}",
+                retriable=True,
             ) from None
         if response.status_code != 200:
             # Never echo the body: a token endpoint's answers are secrets or about secrets.

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from migrationkit.core import convert
+from migrationkit.core.money import as_decimal
 
 __all__ = [
     "SageError",
@@ -54,17 +55,9 @@ def loads(data: bytes | str) -> Any:
 
 def money(value: Any) -> Decimal:
     """An amount from the wire (a JSON number, already ``Decimal`` or ``int``, or numeric text)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        raise TypeError("a boolean is not an amount")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
-        return Decimal(value)
     if isinstance(value, float) and math.isfinite(value):
         raise TypeError(f"amount {value!r} arrived as a float; decode with wire.loads")
-    raise TypeError(f"{value!r} is not an amount")
+    return as_decimal(value)
 
 
 def opt_money(value: Any) -> Decimal | None:

@@ -1,0 +1,147 @@
+"""Canonical records to Sage Accounting v3.1 payloads and back, in one place.
+
+Builders take the record and ``ref(entity, key)``, which turns a source key into the Sage id the
+record it names got (tax rates resolve to Sage's own rate ids, items to ``products:ID`` or
+``services:ID``). Readers take a Sage object (``attributes=all``) and return the canonical record
+keyed by its Sage id, its references as Sage ids, so reconcile can map both back.
+
+Explicit rules (see docs/connectors/sage-accounting.md):
+
+* Text longer than Sage allows is cut at the limit and the write carries a warning; contact
+  references and sales document numbers are checked for collisions before any write instead.
+* Documents without a unique natural key carry a *stamp* (``~`` and 8 letters from the write's
+  idempotency key) at the end of an internal text field, so an interrupted write can be found
+  again: Sage v3.1 has no idempotency key. Readers strip it.
+* Every amount is sent as the source holds it, in document and base currency, line by line,
+  with the tax amount explicit, so Sage's totals equal the source's to the penny.
+"""
+
+from __future__ import annotations
+
+from .common import (
+    ACCOUNT_TYPES,
+    BANK_TYPES,
+    CONTROL_NAMES,
+    LIMITS,
+    PAYMENT_TYPES,
+    REFUND_TYPES,
+    Ref,
+    Written,
+    clip,
+    split_id,
+    stamp,
+    strip_stamp,
+    with_stamp,
+)
+from .masters import (
+    bank_account_payload,
+    category_code,
+    contact_payload,
+    contact_reference,
+    item_endpoint,
+    item_payload,
+    ledger_account_payload,
+    nominal_code,
+    read_bank_account,
+    read_company,
+    read_contact,
+    read_item,
+    read_ledger_account,
+    read_tax_rate,
+    read_tracking_category,
+    role_of,
+    visibility,
+)
+from .postings import (
+    CREDIT_NOTES,
+    DOCUMENTS,
+    INVOICES,
+    OPEN_ITEM_TYPES,
+    DocumentEndpoint,
+    allocation_payload,
+    allocations_by_credit,
+    artefact_id,
+    artefact_reference,
+    debit_credit,
+    document_endpoint,
+    document_payload,
+    document_status,
+    iter_stamped,
+    journal_payload,
+    line_payload,
+    open_item_payload,
+    other_payment_payload,
+    payment_payload,
+    read_contact_payment,
+    read_document,
+    read_journal,
+    read_line,
+    read_open_item,
+    read_opening_balance,
+    read_other_payment,
+    read_transfer,
+    refund_payload,
+    transfer_payload,
+)
+
+__all__ = [
+    "ACCOUNT_TYPES",
+    "BANK_TYPES",
+    "CONTROL_NAMES",
+    "CREDIT_NOTES",
+    "DOCUMENTS",
+    "INVOICES",
+    "LIMITS",
+    "OPEN_ITEM_TYPES",
+    "PAYMENT_TYPES",
+    "REFUND_TYPES",
+    "DocumentEndpoint",
+    "Ref",
+    "Written",
+    "allocation_payload",
+    "allocations_by_credit",
+    "artefact_id",
+    "artefact_reference",
+    "bank_account_payload",
+    "category_code",
+    "clip",
+    "contact_payload",
+    "contact_reference",
+    "debit_credit",
+    "document_endpoint",
+    "document_payload",
+    "document_status",
+    "item_endpoint",
+    "item_payload",
+    "iter_stamped",
+    "journal_payload",
+    "ledger_account_payload",
+    "line_payload",
+    "nominal_code",
+    "open_item_payload",
+    "other_payment_payload",
+    "payment_payload",
+    "read_bank_account",
+    "read_company",
+    "read_contact",
+    "read_contact_payment",
+    "read_document",
+    "read_item",
+    "read_journal",
+    "read_ledger_account",
+    "read_line",
+    "read_open_item",
+    "read_opening_balance",
+    "read_other_payment",
+    "read_tax_rate",
+    "read_tracking_category",
+    "read_transfer",
+    "refund_payload",
+    "role_of",
+    "split_id",
+    "stamp",
+    "strip_stamp",
+    "transfer_payload",
+    "visibility",
+    "with_stamp",
+]

@@ -166,7 +166,7 @@ def test_one_call_in_flight_per_organisation_and_429_says_when_to_come_back(
 def test_access_tokens_expiring_mid_run_are_refreshed_through_the_token_endpoint(
     example_company: Path, tmp_path: Path, envelope_check: EnvelopeCheck
 ) -> None:
-    with sandbox(real_tokens=True) as (app, server):
+    with sandbox(accept_any_token=False) as (app, server):
         store = tmp_path / "tokens.json"
         authorize(app, server, store)
         options = connector_options(app, server)

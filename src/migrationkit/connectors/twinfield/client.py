@@ -126,6 +126,7 @@ class TwinfieldClient:
             backoff=0.5 / rate_scale,
             max_backoff=60.0 / rate_scale,
             timeout=timeout,
+            time_scale=rate_scale,
             name="Twinfield",
             session=session or requests.Session(),
         )

@@ -9,9 +9,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 import requests
+from click.testing import CliRunner
 from lxml import etree
 
-from migrationkit.cli import main
+from migrationkit.cli import _add_plugin_commands, cli
+from migrationkit.core.plugins import PluginRegistry
 from migrationkit.testing.sandboxes.server import SandboxServer
 from migrationkit.testing.sandboxes.twinfield.app import (
     AUTH_PREFIX,
@@ -308,7 +310,7 @@ def test_the_envelope_is_soap_with_the_twinfield_header(
 
 
 def test_the_real_token_lifecycle(tmp_path: Any) -> None:
-    app = TwinfieldSandbox(real_tokens=True, rate_scale=200.0)
+    app = TwinfieldSandbox(accept_any_token=False, rate_scale=200.0)
     server = start_server(app)
     try:
         status, words = call(server, "<list><type>offices</type></list>", "made-up")
@@ -378,10 +380,50 @@ def test_credits_beyond_the_minute_are_answered_429_in_whole_seconds() -> None:
         server.stop()
 
 
-def test_the_sandbox_command_is_registered_with_its_options(
-    capsys: pytest.CaptureFixture[str],
+def _run_command(monkeypatch: pytest.MonkeyPatch, args: list[str], check: Any) -> str:
+    """Run the command; instead of serving until Ctrl-C, serve in a thread while ``check`` runs."""
+
+    def serve_while_checking(server: SandboxServer) -> None:
+        server.start()
+        check(server)
+
+    monkeypatch.setattr(SandboxServer, "serve_forever", serve_while_checking)
+    _add_plugin_commands(PluginRegistry())
+    result = CliRunner().invoke(cli, ["sandbox", "twinfield", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_command_takes_port_token_office_and_the_real_token_lifecycle(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    main(["sandbox", "twinfield", "--help"])
-    shown = capsys.readouterr().out
-    for option in ("--port", "--token", "--office", "--rate-scale", "--real-tokens"):
-        assert option in shown
+    seen: dict[str, int] = {}
+
+    def check(server: SandboxServer) -> None:
+        for token in ("the-token", "another"):
+            status, _answer = call(server, "<list><type>offices</type></list>", token, company=None)
+            seen[token] = status
+        status, answer = call(
+            server, "<list><type>offices</type></list>", "the-token", company=None
+        )
+        assert isinstance(answer, etree._Element) and [o.text for o in answer] == ["C-42"]
+
+    args = ["--port", "0", "--token", "the-token", "--office", "C-42", "--rate-scale", "10"]
+    output = _run_command(monkeypatch, args, check)
+    assert seen == {"the-token": 200, "another": 500}
+    lines = output.splitlines()
+    assert lines[0].startswith("Twinfield sandbox at http://127.0.0.1:")
+    assert lines[0].endswith(PROCESS_XML_PATH)
+    assert lines[1].split() == ["bearer:", "the-token"]
+    assert lines[2].split() == ["office:", "C-42"]
+    assert "rate_scale = 10" in output
+
+    _run_command(monkeypatch, ["--port", "0", "--office", "C-42"], check)
+    assert seen == {"the-token": 200, "another": 200}, "no --token: any token"
+
+    def only_issued(server: SandboxServer) -> None:
+        status, _words = call(server, "<list><type>offices</type></list>", "made-up")
+        seen["made-up"] = status
+
+    output = _run_command(monkeypatch, ["--port", "0", "--real-tokens"], only_issued)
+    assert seen["made-up"] == 500 and "real: issued tokens" in output

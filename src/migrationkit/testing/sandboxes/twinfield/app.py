@@ -10,17 +10,17 @@ Endpoints (on one local server, which plays both login.twinfield.com and the clu
   tokens are not rotated) and ``/connect/accesstokenvalidation?token=…`` (answers
   ``twf.clusterUrl`` and the organisation).
 
-Any token is accepted unless the sandbox runs the real token lifecycle (``real_tokens``):
-then only tokens it issued, for an hour (scaled), and an expired one is answered with
-Twinfield's "Access denied. Token invalid (code 354)". Limits: 1,000 credits a minute (a
-query 1, a write 3) and one call in flight per organisation; beyond them 429 with a
-``Retry-After`` in whole seconds.
+Any token is accepted unless the sandbox runs the real token lifecycle (``accept_any_token``
+false): then only the fixed ``token`` and tokens it issued, for an hour (scaled); an expired
+one is answered with Twinfield's "Access denied. Token invalid (code 354)". Limits: 1,000
+credits a minute (a query 1, a write 3) and one call in flight per organisation; beyond them
+429 with a ``Retry-After`` in whole seconds of Twinfield's time (a client divides by
+``rate_scale``).
 """
 
 from __future__ import annotations
 
 import collections
-import math
 import secrets
 import threading
 import time
@@ -29,7 +29,7 @@ from typing import Any
 
 from lxml import etree
 
-from ..server import Request, Response, SandboxApp, SandboxServer
+from ..server import Request, Response, SandboxApp, SandboxServer, retry_after_header
 from .office import Office
 from .process import QUERY_ROOTS, process
 
@@ -60,18 +60,18 @@ class TwinfieldSandbox(SandboxApp):
         office: str = "SANDBOX01",
         office_name: str = "Sandbox Trading Ltd",
         organisation: str = "SANDBOX-ORG",
-        real_tokens: bool = False,
+        token: str | None = None,
+        accept_any_token: bool = True,
         token_lifetime: float = 3600.0,
         rate_scale: float = 1.0,
         credits_per_minute: int = 1000,
         client_id: str = "sandbox-client",
         client_secret: str = "sandbox-secret",
     ) -> None:
-        super().__init__()
+        super().__init__(token=token, accept_any_token=accept_any_token)
         self.organisation = organisation
         self.offices: dict[str, Office] = {office: Office.template(office, office_name)}
         self.default_office = office
-        self.real_tokens = real_tokens
         self.token_lifetime = token_lifetime
         self.rate_scale = rate_scale
         self.credits_per_minute = credits_per_minute
@@ -88,7 +88,8 @@ class TwinfieldSandbox(SandboxApp):
         self.rate_limited = 0
         self.validations = 0
         self.refreshes = 0
-        self.token = self.issue_token()
+        self.token = token or self.issue_token()
+        """A token always accepted (the one ``--token`` gives, or one issued for the tests)."""
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -114,21 +115,46 @@ class TwinfieldSandbox(SandboxApp):
         self._access[token] = self.now() - 1
 
     def token_valid(self, token: str) -> bool:
-        if not token:
-            return False
-        if not self.real_tokens:
-            return True
+        """Issued here and not expired (an hour, scaled)."""
         expires = self._access.get(token)
         return expires is not None and expires > self.now()
+
+    def accepts(self, token: str) -> bool:
+        """The token of a SOAP header: any token, or (real lifecycle) only valid ones."""
+        if not token:
+            return False
+        if self.accept_any_token:
+            return True
+        return self.token_valid(token) or (token == self.token and token not in self._access)
 
     # -- HTTP ------------------------------------------------------------------------------------
 
     def authorised(self, request: Request) -> bool:
-        # The token travels in the SOAP header (or is the subject of the call): checked there.
+        # The token travels in the SOAP header, not as a bearer: checked with the envelope.
         return True
 
     def unauthorised(self) -> Response:
         return soap_fault(TOKEN_INVALID)
+
+    def unauthenticated(self, request: Request) -> Response | None:
+        """The login server's endpoints: served without a token, and without faults."""
+        if request.path == AUTH_PREFIX + "/connect/accesstokenvalidation":
+            return self._validate(request)
+        if request.path == AUTH_PREFIX + "/connect/token" and request.method == "POST":
+            return self._token(request)
+        if request.path == AUTH_PREFIX + "/connect/authorize":
+            return self._authorize(request)
+        return None
+
+    def throttle(self, request: Request) -> Response | None:
+        """Credits: a query 1, anything else 3, ``credits_per_minute`` a (scaled) minute."""
+        if request.path != PROCESS_XML_PATH:
+            return None
+        wait = self._spend(_cost(request.body))
+        if wait is None:
+            return None
+        self.rate_limited += 1
+        return _too_many(wait, self.rate_scale)
 
     def dispatch(self, request: Request) -> tuple[Response | None, bool]:
         if request.path != PROCESS_XML_PATH or request.method != "POST":
@@ -140,7 +166,7 @@ class TwinfieldSandbox(SandboxApp):
             if busy:
                 # Wolters Kluwer: one call in flight per organisation.
                 self.rate_limited += 1
-                return _too_many(1), False
+                return _too_many(1 / self.rate_scale, self.rate_scale), False
             return super().dispatch(request)
         finally:
             with self._flight_lock:
@@ -149,12 +175,6 @@ class TwinfieldSandbox(SandboxApp):
     def handle(self, request: Request) -> Response:
         if request.path == PROCESS_XML_PATH and request.method == "POST":
             return self._soap(request)
-        if request.path == AUTH_PREFIX + "/connect/accesstokenvalidation":
-            return self._validate(request)
-        if request.path == AUTH_PREFIX + "/connect/token" and request.method == "POST":
-            return self._token(request)
-        if request.path == AUTH_PREFIX + "/connect/authorize":
-            return self._authorize(request)
         return Response(404, {"Message": f"No resource at {request.path}"})
 
     # -- limits ----------------------------------------------------------------------------------
@@ -191,7 +211,7 @@ class TwinfieldSandbox(SandboxApp):
         name = etree.QName(operation).localname
         token = _child_text(header, "AccessToken")
         company = _child_text(header, "CompanyCode")
-        if not self.token_valid(token):
+        if not self.accepts(token):
             return soap_fault(TOKEN_INVALID, version=soap)
         holder = operation.find(f"{{{TWINFIELD_NS}}}xmlRequest")
         if name == "ProcessXmlString":
@@ -207,11 +227,6 @@ class TwinfieldSandbox(SandboxApp):
             document = inner[0]
         else:
             return soap_fault(f"Operation {name} is not supported.", client=True, version=soap)
-        cost = 1 if document.tag in QUERY_ROOTS else 3
-        wait = self._spend(cost)
-        if wait is not None:
-            self.rate_limited += 1
-            return _too_many(wait)
         office = self.offices.get(company) if company else None
         if company and office is None:
             return soap_fault(f"Access denied. Office {company} is not available.", version=soap)
@@ -224,7 +239,7 @@ class TwinfieldSandbox(SandboxApp):
     def _validate(self, request: Request) -> Response:
         token = request.param("token") or ""
         self.validations += 1
-        if not self.token_valid(token):
+        if not self.accepts(token):
             return Response(400, {"Message": "The access token is not valid."})
         host = request.header("Host") or "127.0.0.1"
         expires = self._access.get(token, self.now() + self.token_lifetime)
@@ -295,13 +310,32 @@ def _child_text(parent: etree._Element | None, name: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-def _too_many(wait: float) -> Response:
-    seconds = max(1, math.ceil(wait))
+def _too_many(wait: float, scale: float) -> Response:
+    """429 with the wait in whole seconds of Twinfield's own (unscaled) time."""
     return Response(
         429,
         b"Too many requests",
-        {"Retry-After": str(seconds), "Content-Type": "text/plain; charset=utf-8"},
+        {
+            "Retry-After": retry_after_header(wait, scale=scale),
+            "Content-Type": "text/plain; charset=utf-8",
+        },
     )
+
+
+def _cost(body: bytes) -> int:
+    """What a ProcessXml call costs: 1 credit for a query, 3 for anything else."""
+    try:
+        envelope = etree.fromstring(body, _PARSER)
+        holder = envelope.find(f".//{{{TWINFIELD_NS}}}xmlRequest")
+        if holder is None:
+            return 3
+        if len(holder):
+            root = holder[0].tag
+        else:
+            root = etree.fromstring((holder.text or "").encode("utf-8"), _PARSER).tag
+    except etree.XMLSyntaxError:
+        return 3
+    return 1 if root in QUERY_ROOTS else 3
 
 
 def _envelope(version: str) -> tuple[etree._Element, etree._Element]:

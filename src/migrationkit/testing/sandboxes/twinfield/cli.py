@@ -4,51 +4,51 @@ from __future__ import annotations
 
 import click
 
+from ..command import SandboxOptions, sandbox_cli, serve
+
 __all__ = ["sandbox_command"]
 
 
-@click.command("twinfield")
-@click.option("--port", type=int, default=8830, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--token", default=None, help="The access token to print and accept.")
-@click.option("--office", default="SANDBOX01", show_default=True, help="The office code.")
-@click.option(
-    "--rate-scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Run the rate-limit windows and token lifetimes this many times faster.",
+@sandbox_cli(
+    "twinfield",
+    port=8830,
+    account="--office",
+    account_help="The administration (office) code (default: SANDBOX01).",
 )
 @click.option(
     "--real-tokens",
     is_flag=True,
-    help="Run the real token lifecycle: only issued tokens, each for an hour (scaled).",
+    help="Run the real token lifecycle: only tokens the sandbox issued, each for an hour "
+    "(scaled), then 'Token invalid (code 354)'.",
 )
-def sandbox_command(
-    port: int, token: str | None, office: str, rate_scale: float, real_tokens: bool
-) -> None:
-    """Run a local emulator of Twinfield's XML web services (any token works by default)."""
-    from .app import AUTH_PREFIX, PROCESS_XML_PATH, TwinfieldSandbox, start_server
+def sandbox_command(options: SandboxOptions, real_tokens: bool) -> None:
+    """Run a local emulator of Twinfield's XML web services (ProcessXml over SOAP)."""
+    from ..server import SandboxServer
+    from .app import AUTH_PREFIX, PROCESS_XML_PATH, TwinfieldSandbox
 
-    app = TwinfieldSandbox(office=office, real_tokens=real_tokens, rate_scale=rate_scale)
-    if token:
-        app.token = token
-        app._access[token] = float("inf")
-    server = start_server(app, port=port)
+    office = options.account or "SANDBOX01"
+    auth = options.auth()
+    if real_tokens:
+        auth["accept_any_token"] = False
+    app = TwinfieldSandbox(office=office, rate_scale=options.rate_scale, **auth)
+    server = SandboxServer(app, options.port)
     base = server.url
-    click.echo(f"Twinfield sandbox on {base}")
-    click.echo(f"  ProcessXml:  {base}{PROCESS_XML_PATH}")
-    click.echo(f"  login:       {base}{AUTH_PREFIX}  (token, authorize, accesstokenvalidation)")
-    click.echo(f"  office:      {office}")
-    accepted = "only issued tokens" if real_tokens else "any token is accepted"
-    click.echo(f"  token:       {app.token}  ({accepted})")
-    click.echo(
-        f"  use:         --target twinfield:{office} with options "
-        f'cluster_url = "{base}", access_token = "{app.token}"'
+    serve(
+        server,
+        options,
+        title="Twinfield sandbox",
+        api=f"{base}{PROCESS_XML_PATH}",
+        token=app.token or "",
+        accounts=[("office", office)],
+        more=[
+            ("lifecycle", "real: issued tokens for an hour" if real_tokens else "tokens never end"),
+            ("OAuth client", f"{app.client_id} / {app.client_secret}"),
+            ("login URL", f"{base}{AUTH_PREFIX}  (authorize, token, accesstokenvalidation)"),
+            (
+                "use",
+                f"--target twinfield:{office} with options "
+                f'cluster_url = "{base}", access_token = "{app.token}", '
+                f"rate_scale = {options.rate_scale:g}",
+            ),
+        ],
     )
-    click.echo("Ctrl-C stops it.", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()

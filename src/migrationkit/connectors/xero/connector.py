@@ -75,6 +75,7 @@ from migrationkit.core.model import (
     TaxRate,
     TrackingCategory,
 )
+from migrationkit.core.money import ZERO, round_money
 from migrationkit.http import (
     OAuth2Session,
     StaticToken,
@@ -97,7 +98,6 @@ __all__ = ["XeroConnector"]
 BATCH = 50
 IN_FLIGHT = 5
 """Requests in flight at once: Xero's concurrent limit per tenant."""
-ZERO = Decimal(0)
 Payload = dict[str, Any]
 _FAILED_ELEMENT = "ERROR"
 
@@ -3022,7 +3022,7 @@ def _carrying_rate(record: OpenItem) -> Decimal:
         or m.base_amount(record.outstanding, record.exchange_rate) == record.base_outstanding
     ):
         return record.exchange_rate
-    return (record.outstanding / record.base_outstanding).quantize(Decimal("0.000001"))
+    return round_money(record.outstanding / record.base_outstanding, m.RATE_PLACES)
 
 
 def _precision(lines: Iterable[Any]) -> list[Problem]:

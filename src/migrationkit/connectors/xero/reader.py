@@ -50,6 +50,7 @@ from migrationkit.core.model import (
     TrackingCategory,
     TrackingOption,
 )
+from migrationkit.core.money import ZERO
 
 from . import mapping as m
 from .client import XeroApi
@@ -58,7 +59,6 @@ from .wire import parse_date
 __all__ = ["XeroReader"]
 
 Raw = dict[str, Any]
-ZERO = Decimal(0)
 _LIVE = ("AUTHORISED", "PAID")
 
 

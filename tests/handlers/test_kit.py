@@ -266,7 +266,7 @@ def test_a_connector_must_handle_every_entity_of_its_table() -> None:
         Wider(Target(), [ContactHandler])
 
 
-@pytest.mark.parametrize("name", ["sage-accounting"])
+@pytest.mark.parametrize("name", ["sage-accounting", "xero"])
 def test_the_built_in_api_connectors_declare_exactly_their_tables(name: str) -> None:
     module = importlib.import_module(f"migrationkit.connectors.{name.replace('-', '_')}.entities")
     info = PluginRegistry().info(name)

@@ -224,11 +224,12 @@ class XeroContext:
             if not result.ok or len(result.elements) != len(elements):
                 # Xero can refuse a whole batch even with summarizeErrors=false (Xero-Net#354);
                 # its good elements may exist without ids, so stop: a resumed run looks each one
-                # up before sending it again.
+                # up before sending it again, which is why running again is the way on.
                 raise RemoteAPIError(
                     f"Xero refused a batch of {len(elements)} {entity} as a whole: "
-                    f"{'; '.join(result.messages()[:3]) or result.status}; run the same command "
-                    "again to check which were created"
+                    f"{'; '.join(result.messages()[:3]) or result.status}; some may have been "
+                    "created, and a resumed run checks each before sending it again",
+                    retriable=True,
                 )
             return [outcome_of(e) for e in result.elements]
 

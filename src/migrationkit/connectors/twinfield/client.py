@@ -25,6 +25,7 @@ import requests
 from lxml import etree
 
 from migrationkit.core.errors import AuthError, ConfigError, RemoteAPIError
+from migrationkit.handlers.batching import in_chunks
 from migrationkit.http import Action, ApiClient, Limits, RateLimiter, TokenProvider
 
 from .xml import SOAP_ACTION, SoapFault, child, envelope, messages, to_text, unwrap
@@ -215,9 +216,8 @@ class TwinfieldClient:
         Returns the answered elements in the order sent. A document Twinfield refuses whole
         (it answers with no elements) raises :class:`TwinfieldRefused` with its words.
         """
-        answered: list[etree._Element] = []
-        for start in range(0, len(elements), MAX_CHILDREN):
-            chunk = elements[start : start + MAX_CHILDREN]
+
+        def send(chunk: Sequence[etree._Element]) -> list[etree._Element]:
             document = etree.Element(wrapper)
             for element in chunk:
                 document.append(element)
@@ -226,8 +226,10 @@ class TwinfieldClient:
             if answer.tag != wrapper or len(found) != len(chunk):
                 words = "; ".join(m.describe() for m in messages(answer)) or to_text(answer)[:500]
                 raise TwinfieldRefused(f"Twinfield refused the {wrapper} document: {words}")
-            answered.extend(found)
-        return answered
+            return found
+
+        # One call in flight per organisation: the documents go one after the other.
+        return in_chunks(elements, MAX_CHILDREN, send, in_flight=1)
 
     # -- queries ---------------------------------------------------------------------------------
 

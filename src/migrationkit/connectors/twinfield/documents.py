@@ -33,7 +33,16 @@ from migrationkit.core.model import (
     TrackingAssignment,
 )
 
-from .mapping import Dimension, Line, Transaction, dimension_xml, period_of, stamp, vat_lines
+from .mapping import (
+    Dimension,
+    Line,
+    Transaction,
+    dimension_xml,
+    period_of,
+    stamp,
+    transactions_from_browse,
+    vat_lines,
+)
 from .masters import TwinfieldHandler
 from .transactions import Held, TransactionHandler
 from .xml import succeeded
@@ -207,8 +216,6 @@ class DocumentHandler(_Posting):
             ("fin.trs.line.invnumber", "equal", self.number(request)[:40], None),
             ("fin.trs.line.freetext1", None, None, None),
         ]
-        from .mapping import transactions_from_browse
-
         for found in transactions_from_browse(self.client.browse("000", columns)):
             if found.stamp == mark:
                 return found.id

@@ -29,7 +29,15 @@ from typing import Any
 
 from lxml import etree
 
-from ..server import Request, Response, SandboxApp, SandboxServer, retry_after_header
+from ..server import (
+    NoRoute,
+    Request,
+    Response,
+    Routes,
+    SandboxApp,
+    SandboxServer,
+    retry_after_header,
+)
 from .office import Office
 from .process import QUERY_ROOTS, process
 
@@ -88,6 +96,12 @@ class TwinfieldSandbox(SandboxApp):
         self.rate_limited = 0
         self.validations = 0
         self.refreshes = 0
+        self.routes = Routes()
+        self.routes.add("POST", PROCESS_XML_PATH, self._soap)
+        self.login = Routes(AUTH_PREFIX)
+        self.login.add("GET", "/connect/accesstokenvalidation", self._validate)
+        self.login.add("POST", "/connect/token", self._token)
+        self.login.add("GET", "/connect/authorize", self._authorize)
         self.token = token or self.issue_token()
         """A token always accepted (the one ``--token`` gives, or one issued for the tests)."""
 
@@ -138,13 +152,13 @@ class TwinfieldSandbox(SandboxApp):
 
     def unauthenticated(self, request: Request) -> Response | None:
         """The login server's endpoints: served without a token, and without faults."""
-        if request.path == AUTH_PREFIX + "/connect/accesstokenvalidation":
-            return self._validate(request)
-        if request.path == AUTH_PREFIX + "/connect/token" and request.method == "POST":
-            return self._token(request)
-        if request.path == AUTH_PREFIX + "/connect/authorize":
-            return self._authorize(request)
-        return None
+        if not request.path.startswith(AUTH_PREFIX + "/"):
+            return None
+        try:
+            route = self.login.match(request.method, request.path)
+        except NoRoute as missing:
+            return Response(missing.status, {"error": "invalid_request"})
+        return route.handler(request)
 
     def throttle(self, request: Request) -> Response | None:
         """Credits: a query 1, anything else 3, ``credits_per_minute`` a (scaled) minute."""
@@ -173,9 +187,11 @@ class TwinfieldSandbox(SandboxApp):
                 self._in_flight -= 1
 
     def handle(self, request: Request) -> Response:
-        if request.path == PROCESS_XML_PATH and request.method == "POST":
-            return self._soap(request)
-        return Response(404, {"Message": f"No resource at {request.path}"})
+        try:
+            route = self.routes.match(request.method, request.path)
+        except NoRoute as missing:
+            return Response(missing.status, {"Message": f"No resource at {request.path}"})
+        return route.handler(request)
 
     # -- limits ----------------------------------------------------------------------------------
 

@@ -134,6 +134,7 @@ class _FakeApi:
         )
 
         class Answer:
+            status_code = 200
             content = body.encode()
 
         return Answer()

@@ -9,8 +9,9 @@ is Twinfield's own:
   else 3, 1,000 credits a minute per IP and client id, one call in flight per organisation
   (:data:`LIMITS`); the run waits and logs why, it never fails on a limit;
 - a SOAP fault saying the token is invalid (code 354) refreshes the token once and resends;
-- a write answered 500, 502 or 504 may have landed: :class:`AmbiguousWrite` says so, and the
-  handlers look before they resend;
+- a write answered 500, 502 or 504 (without a SOAP fault) may have landed: it is not resent
+  blindly; :class:`AmbiguousWrite` says so, and the handlers look before they resend (a
+  dimension or an article, written by its code, is simply resent);
 - no more than :data:`MAX_CHILDREN` elements under one parent in a document: a longer list
   goes as several documents, and the answers come back in the order of the elements.
 """
@@ -154,6 +155,14 @@ class TwinfieldClient:
             body = envelope(request, token, self.office if company else None)
             try:
                 response = self._post(url, body, cost, repeatable)
+                if response.status_code in AMBIGUOUS_STATUSES and not _soap_fault(response):
+                    # A gateway's 5xx after a write: it may have landed. Never resent blindly.
+                    raise AmbiguousWrite(
+                        f"Twinfield answered {response.status_code} to a write; it may have "
+                        "saved it all the same",
+                        status=response.status_code,
+                        body=response.text[:2000],
+                    )
                 return unwrap(response.content)
             except SoapFault as fault:
                 if TOKEN_INVALID in fault.message and not refreshed:
@@ -198,6 +207,9 @@ class TwinfieldClient:
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": SOAP_ACTION},
                 # A query may be sent again after a broken connection; a write may have landed.
                 idempotent=cost == QUERY_COST or repeatable,
+                # ...so a write that is not repeatable is not resent on a gateway's 5xx either:
+                # the answer comes back here, and the handler looks before it sends again.
+                expect=() if cost == QUERY_COST or repeatable else AMBIGUOUS_STATUSES,
             )
 
     @staticmethod

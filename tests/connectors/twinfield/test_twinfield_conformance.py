@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -245,7 +246,7 @@ class TestTwinfieldSource(SourceSuite):
     connector = "twinfield"
 
     @pytest.fixture
-    def source_options(self) -> Iterator[Mapping[str, Any]]:
+    def source_options(self, tmp_path: Path) -> Iterator[Mapping[str, Any]]:
         from migrationkit import Migration, MigrationOptions, SQLiteStateStore
         from migrationkit.testing import datasets
         from migrationkit.testing.memory import memory_source
@@ -253,7 +254,7 @@ class TestTwinfieldSource(SourceSuite):
         with sandbox(BANKS) as (app, server):
             options = connector_options(app, server, BANKS, vat_codes=VAT_CODES)
             target = PluginRegistry().open("twinfield", options)
-            store = SQLiteStateStore(":memory:")
+            store = SQLiteStateStore(tmp_path / "source-state.db")
             Migration(
                 memory_source(datasets.allocations(), name="allocations"),
                 target,

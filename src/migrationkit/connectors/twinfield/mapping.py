@@ -314,7 +314,7 @@ def delete_xml(office: str, daybook: str, number: str, reason: str) -> etree._El
     return element
 
 
-def _vat_sign(line_value: Decimal, debitcredit: str, raw: str) -> Decimal | None:
+def _vat_sign(debitcredit: str, raw: str) -> Decimal | None:
     if not raw:
         return None
     return signed(debitcredit, amount(raw))
@@ -337,8 +337,8 @@ def read_transaction(element: etree._Element) -> Transaction:
                 value=value,
                 base=signed(debitcredit, amount(text(node, "basevalue") or text(node, "value"))),
                 vatcode=text(node, "vatcode") or None,
-                vat=_vat_sign(value, debitcredit, text(node, "vatvalue")),
-                vat_base=_vat_sign(value, debitcredit, text(node, "vatbasevalue")),
+                vat=_vat_sign(debitcredit, text(node, "vatvalue")),
+                vat_base=_vat_sign(debitcredit, text(node, "vatbasevalue")),
                 description=text(node, "description") or None,
                 invoicenumber=text(node, "invoicenumber") or None,
                 freetext1=text(node, "freetext1") or None,

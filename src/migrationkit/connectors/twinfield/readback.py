@@ -232,7 +232,6 @@ class Readback:
         total = txn.of_type("total")[0]
         details = txn.of_type("detail")
         contact = details[0].dim2 or ""
-        money_in = total.value > 0 or (total.value == 0 and total.base > 0)
         customer = details[0].dim1 == self.office.receivables
         common = {
             "key": txn.id,
@@ -259,7 +258,6 @@ class Readback:
                 allocations.append(
                     Allocation(document_entity=entity, document=target, amount=abs(line.value))
                 )
-        del money_in
         return Payment(
             kind=PaymentKind.CUSTOMER_RECEIPT if customer else PaymentKind.SUPPLIER_PAYMENT,
             description=details[0].description,

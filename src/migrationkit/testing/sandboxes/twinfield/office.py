@@ -346,7 +346,7 @@ class Office:
                 "header/number",
             )
         date = self._date(header)
-        year, period = self._period(header, date)
+        year, _period = self._period(header, date)
         currency = _text(header, "currency") or self.base_currency
         if not re.fullmatch(r"[A-Z]{3}", currency) or (
             book.type in ("bank", "cash") and currency != (book.currency or self.base_currency)
@@ -386,7 +386,6 @@ class Office:
         reply = copy.deepcopy(answer)
         reply.set("result", "1")
         reply.set("location", destiny)
-        del year, period
         return reply
 
     def _date(self, header: etree._Element) -> dt.date:

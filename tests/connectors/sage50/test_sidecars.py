@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from migrationkit.connectors.sage50.validator import validate_file
+from migrationkit.connectors.sage50.validation import validate_file
 from migrationkit.testing.generators.sage50 import (
     DEFECT_KINDS,
     GeneratorOptions,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from migrationkit.connectors.sage50.validator import validate_file
+from migrationkit.connectors.sage50.validation import validate_file
 from migrationkit.core.findings import Finding, Severity
 
 Validate = Callable[..., list[Finding]]

@@ -155,7 +155,7 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_validate(self) -> Iterator[Finding]:
-        from .validator import validate_file
+        from .validation import validate_file
 
         return validate_file(self.path)
 

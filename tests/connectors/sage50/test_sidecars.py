@@ -1,4 +1,6 @@
-"""The validator passes the generator's expected-findings sidecars (FORMAT.md section 10).
+"""The validator passes the generator's expected-findings sidecars.
+
+The sidecar format and what passing means are in docs/formats/sage50-json.md §12.
 
 A validator passes a sidecar when every primary code is reported at its header or pointer,
 every error code it reports is a primary code or in ``may_also_report``, and nothing else.

@@ -7,7 +7,7 @@ suppliers in GBP, EUR and USD, and a product list. Its audit trail is made of sm
 (an invoice and the receipts, credit notes, discounts and refunds that settle it; a statement
 payment; a month-end payroll; a VAT quarter...) that run forward from the opening date.
 
-Files are valid by construction (FORMAT.md section 9):
+Files are valid by construction (every rule of docs/formats/sage50-json.md §11):
 
 * Every allocation a document will ever receive or make is decided when its story starts, so
   its ``outstanding`` and ``paid_status`` are known when it is written. Stories only schedule
@@ -18,7 +18,8 @@ Files are valid by construction (FORMAT.md section 9):
 * Foreign items are carried in the control accounts at their GBP value (booked GBP while
   untouched, ``round(outstanding / rate)`` once part-settled). Each allocation posts the
   change of that carrying value as an exchange-difference journal against ``exchange_variance``,
-  so the control accounts always equal the ledgers (W1) and realised differences appear as JD/JC.
+  so the control accounts always equal the ledgers (§11.9) and realised differences appear as
+  JD/JC.
 * Nominal and contact balances are accumulated while the audit trail streams to a temporary
   file; the master data, whose ``balance`` fields come first in the file, is written last and
   the trail appended after it. Memory therefore depends on the planning horizon, not on size.
@@ -59,7 +60,7 @@ TRANSACTION_TYPES = (
     "BP", "BR", "CP", "CR", "VP", "VR", "JD", "JC",
 )  # fmt: skip
 
-#: Defect kind -> primary finding code (FORMAT.md section 10).
+#: Defect kind -> primary finding code (docs/formats/sage50-json.md §12).
 DEFECT_KINDS: Mapping[str, str] = {
     "unbalanced_journal": "JOURNAL_UNBALANCED",
     "unknown_nominal": "UNKNOWN_NOMINAL",
@@ -128,8 +129,8 @@ class GeneratorOptions:
     ``transactions`` is the exact number of audit-trail headers in ``full_history`` mode; in
     ``opening_balances`` mode that history is simulated and only its closing state written;
     ``records_only`` ignores it. ``months`` is the length of the history (default: scaled
-    from size, 3 to 24 months). ``defects`` are kinds of FORMAT.md section 10, injected once
-    each (``full_history`` only) with a ``<file>.expected.json`` sidecar.
+    from size, 3 to 24 months). ``defects`` are kinds of docs/formats/sage50-json.md §12,
+    injected once each (``full_history`` only) with a ``<file>.expected.json`` sidecar.
     """
 
     seed: int = 1
@@ -161,7 +162,7 @@ class GeneratorOptions:
         if self.months is not None and not 1 <= self.months <= 120:
             raise ValueError("months must be between 1 and 120")
         if self.start_date < date(1981, 1, 1):
-            raise ValueError("start_date must be in 1981 or later (FORMAT.md I-F4)")
+            raise ValueError("start_date must be in 1981 or later (earlier dates are out of range)")
 
 
 @attrs.frozen
@@ -185,7 +186,7 @@ def generate(
     """Write a seeded, valid sage50-json company to ``path`` and return a summary.
 
     With ``options.defects`` the file carries those deliberate defects and a
-    ``<path>.expected.json`` sidecar lists them (FORMAT.md section 10).
+    ``<path>.expected.json`` sidecar lists them (docs/formats/sage50-json.md §12).
     """
     return _Generator(Path(path), options or GeneratorOptions()).run()
 
@@ -358,7 +359,8 @@ _TAX_CODES: tuple[tuple[str, str, str, bool, bool, bool, str | None, bool], ...]
     ("T24", "20.00", "EC purchases of services, standard", True, False, True, "services", False),
 )
 _TAX_RATE = {code: Decimal(rate) / 100 for code, rate, *_ in _TAX_CODES}
-# Format 1.0 carries no notional VAT: these codes always have tax 0.00 (I-T3).
+# Format 1.0 carries no notional VAT: these codes always have tax 0.00
+# (docs/formats/sage50-json.md §6).
 _NO_TAX = frozenset(c[0] for c in _TAX_CODES if c[5] or c[7])
 
 _DEPARTMENTS = (
@@ -2847,7 +2849,7 @@ class _Generator:
         return "ACCOUNTS" if self.rng.random() < 0.7 else "MANAGER"
 
     def _post(self, doc: _Doc, net: Decimal, tax: Decimal, gross: Decimal) -> None:
-        """Apply the double entry of FORMAT.md section 8.4 to the running balances."""
+        """Apply the double entry of docs/formats/sage50-json.md §8.4 to the running balances."""
         bal = self.bal
         t = doc.type
         if t in ("SI", "BR", "CR", "VR"):

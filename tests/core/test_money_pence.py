@@ -56,8 +56,8 @@ def test_whole_pence() -> None:
     assert whole_pence(D("NaN")) is None
 
 
-@pytest.mark.parametrize("numerator", range(-400, 401, 7))
-@pytest.mark.parametrize("denominator", [1, 3, 10, 200, 10_000])
-def test_round_div_rounds_as_round_money_does(numerator: int, denominator: int) -> None:
-    exact = D(numerator) / D(denominator)
-    assert round_div(numerator, denominator) == round_money(exact, D(1))
+def test_round_div_rounds_as_round_money_does() -> None:
+    for denominator in (1, 2, 3, 10, 200, 10_000, 1_168_500):
+        for numerator in [*range(-400, 401), 5_000, -5_000, 10**18 + 5, -(10**18) - 5]:
+            exact = D(numerator) / D(denominator)
+            assert round_div(numerator, denominator) == round_money(exact, D(1)), numerator

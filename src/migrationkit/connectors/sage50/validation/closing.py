@@ -21,7 +21,7 @@ from .posting import (
     TARGET,
     TYPE_BY_INDEX,
     TYPE_MASK,
-    TypeRule,
+    TxType,
     expected_paid,
     unpack,
 )
@@ -50,7 +50,7 @@ class _Item(NamedTuple):
 
     where: str
     ledger: str | None
-    rule: TypeRule | None
+    tx_type: TxType | None
     account: int
     currency: str | None
     date: int
@@ -87,23 +87,23 @@ class Closing:
     def _item(self, slot: int, hn: int) -> _Item:
         if slot >= 0:
             kind, currency_id, date, account = unpack(self.trail.facts[slot])
-            rule = TYPE_BY_INDEX.get(kind & TYPE_MASK)
-            name = rule.name.lower() if rule is not None else "transaction"
+            tx_type = TYPE_BY_INDEX.get(kind & TYPE_MASK)
+            name = tx_type.name.lower() if tx_type is not None else "transaction"
             return _Item(
                 f"{name} {hn}",
-                rule.ledger if rule is not None else None,
-                rule,
+                tx_type.ledger if tx_type is not None else None,
+                tx_type,
                 account,
                 self.currency_names.get(currency_id),
                 date,
                 bool(kind & DELETED),
             )
         item = self.m.open_items[-slot - 1]
-        name = item.rule.name.lower() if item.rule is not None else "item"
+        name = item.tx_type.name.lower() if item.tx_type is not None else "item"
         return _Item(
             f"opening {name} {hn}",
             item.ledger,
-            item.rule,
+            item.tx_type,
             item.account,
             item.currency,
             item.date,
@@ -188,8 +188,8 @@ class Closing:
                 self._target_problems(i, hn, cap, out, paid, got)
 
     def _target_problems(self, i: int, hn: int, cap: int, out: int, paid: int, got: int) -> None:
-        rule = TYPE_BY_INDEX[unpack(self.trail.facts[i])[0] & TYPE_MASK]
-        where, pointer = f"{rule.name} {hn}", f"/transactions/{i}"
+        tx_type = TYPE_BY_INDEX[unpack(self.trail.facts[i])[0] & TYPE_MASK]
+        where, pointer = f"{tx_type.name} {hn}", f"/transactions/{i}"
         if got > cap:
             self.report.add(
                 OVER_ALLOCATION,
@@ -228,7 +228,7 @@ class Closing:
     def _settled_open_items(self) -> None:
         """Allocations to open items, then what they still have outstanding, for the balances."""
         for item in self.m.open_items:
-            if item.rule is None or item.cap is None or item.ledger is None:
+            if item.tx_type is None or item.cap is None or item.ledger is None:
                 continue
             if item.allocated_to > item.cap:
                 self.report.add(
@@ -243,7 +243,7 @@ class Closing:
             if not item.settled:
                 continue
             current = item.cap - item.allocated_from - item.allocated_to
-            signed = current if item.rule.role == TARGET else -current
+            signed = current if item.tx_type.role == TARGET else -current
             if item.account >= 0:
                 self.trail.party_sums[item.ledger][item.account] += signed
             if item.currency not in (GBP, None) and current:
@@ -383,7 +383,7 @@ def _allocation_problem(source: _Item, target: _Item | None, target_hn: int) -> 
         return (
             f"{target.where} is not in the {LEDGER_NAMES.get(source.ledger or '', 'same ledger')}"
         )
-    if target.rule is None or target.rule.role != TARGET:
+    if target.tx_type is None or target.tx_type.role != TARGET:
         return f"{target.where} is not an item that allocations settle (only SI/SP or PI/PR are)"
     if target.account != source.account and target.account >= 0 and source.account >= 0:
         # An account that is not on file was reported where it is named; not again here.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .masters import Bank, Master
-from .posting import BANK_ENTRY, LEDGER_PAYMENT, LINES, TypeRule, pack
+from .posting import BANK_ENTRY, LEDGER_PAYMENT, LINES, TxType, pack
 from .rules import (
     CURRENCY,
     TYPE_RULE,
@@ -41,7 +41,7 @@ class Context:
     header, and slot reads are the quicker kind.
     """
 
-    rule: TypeRule
+    tx_type: TxType
     problems: tuple[Problem, ...]
     account: int  # customer or supplier index, -1 when none or unknown
     ref: str | None
@@ -75,13 +75,13 @@ class ContextBuilder:
     def __init__(
         self,
         master: Master,
-        rule: TypeRule,
+        tx_type: TxType,
         ref: str | None,
         bank: str | None,
         currency: str | None,
     ) -> None:
         self.m = master
-        self.rule = rule
+        self.tx_type = tx_type
         self.ref = ref
         self.bank = bank
         self.currency = currency
@@ -90,17 +90,17 @@ class ContextBuilder:
 
     def build(self, currency_id: int, cached: bool) -> Context:
         """Check the combination and return its context (with any problems found)."""
-        shape = self.rule.shape
+        shape = self.tx_type.shape
         if shape in (LINES, LEDGER_PAYMENT):
             self._ledger()
         elif shape == BANK_ENTRY:
             self._bank_entry()
         else:
             self._journal()
-        legs = tuple((self._leg_code(target), sign) for target, sign in self.rule.legs)
-        vat_code = self.m.roles.get(self.rule.vat_role) if self.rule.vat_role else None
+        legs = tuple((self._leg_code(target), sign) for target, sign in self.tx_type.legs)
+        vat_code = self.m.roles.get(self.tx_type.vat_role) if self.tx_type.vat_role else None
         return Context(
-            self.rule,
+            self.tx_type,
             tuple(self.problems),
             self.account,
             self.ref,
@@ -110,7 +110,7 @@ class ContextBuilder:
             legs,
             vat_code,
             self.ref in self.m.chart or not self.m.chart_known,
-            pack(self.rule.number, currency_id, 0, self.account),
+            pack(self.tx_type.number, currency_id, 0, self.account),
             cached,
             [0, 0, 0, 0],
         )
@@ -135,8 +135,8 @@ class ContextBuilder:
         self.problems.append((rule, at, situation, details or {}, words))
 
     def _ledger(self) -> None:
-        rule, ref = self.rule, self.ref
-        ledger = rule.ledger or "S"
+        tx_type, ref = self.tx_type, self.ref
+        ledger = tx_type.ledger or "S"
         if ref is not None:
             party = self.m.parties[ledger].get(ref)
             if party is not None:
@@ -150,13 +150,13 @@ class ContextBuilder:
                     {"account_ref": ref},
                     listed="customer" if ledger == "S" else "supplier",
                 )
-        if rule.shape == LINES:
+        if tx_type.shape == LINES:
             if self.bank is not None:
                 self._problem(
                     TYPE_RULE,
                     "bank_code",
                     "stray_bank",
-                    type_name=rule.name.lower(),
+                    type_name=tx_type.name.lower(),
                     bank=self.bank,
                 )
             return
@@ -171,7 +171,7 @@ class ContextBuilder:
             )
 
     def _bank_entry(self) -> None:
-        rule, ref, bank_code = self.rule, self.ref, self.bank
+        tx_type, ref, bank_code = self.tx_type, self.ref, self.bank
         if ref is not None and not NOMINAL_RX.fullmatch(ref):
             self._problem(TYPE_RULE, "account_ref", "bank_ref", ref=ref)
             bank = self._bank(bank_code, "bank_code")
@@ -184,13 +184,13 @@ class ContextBuilder:
                 self._bank(bank_code, "bank_code")
         if bank is None:
             return
-        if bank.bank_type is not None and bank.bank_type != rule.bank_type:
+        if bank.bank_type is not None and bank.bank_type != tx_type.bank_type:
             self._problem(
                 TYPE_RULE,
                 "account_ref",
                 "bank_type",
-                type_name=rule.name.lower(),
-                needed=rule.bank_type,
+                type_name=tx_type.name.lower(),
+                needed=tx_type.bank_type,
                 bank=bank.code,
                 actual=bank.bank_type,
             )
@@ -206,7 +206,7 @@ class ContextBuilder:
 
     def _bank(self, code: str | None, key: str) -> Bank | None:
         if code is None:
-            self._problem(TYPE_RULE, key, "no_bank", type_name=self.rule.name.lower(), key=key)
+            self._problem(TYPE_RULE, key, "no_bank", type_name=self.tx_type.name.lower(), key=key)
             return None
         bank = self.m.banks.get(code)
         if bank is None and self.m.banks_known:

@@ -89,20 +89,20 @@ class FastLane:
     def _fast_context(self, key: tuple[Any, ...]) -> Context | None:
         """The context of raw header values, or None when the fast lane must not take them."""
         kind, ref, bank, currency = key
-        rule = TYPES.get(kind) if type(kind) is str else None
+        tx_type = TYPES.get(kind) if type(kind) is str else None
         found: Context | None = None
         if not (
-            rule is None
+            tx_type is None
             or ANY_REF.problem(ref)
             or (bank is not None and NOMINAL.problem(bank))
             or CURRENCY_CODE.problem(currency)
         ):
-            assert rule is not None
-            found = self.context(rule, ref, bank, currency)
+            assert tx_type is not None
+            found = self.context(tx_type, ref, bank, currency)
             if (
                 found.problems
                 or not found.cached
-                or (rule.shape == JOURNAL and not found.ref_in_chart)
+                or (tx_type.shape == JOURNAL and not found.ref_in_chart)
             ):
                 found = None
         if len(self._fast_contexts) < CACHE_LIMIT:
@@ -143,8 +143,8 @@ class FastLane:
         hn, group, deleted = tx["header_number"], tx["journal_group"], tx["deleted"]
         if type(hn) is not int or not 0 < hn < PENCE_CAP or type(deleted) is not bool:
             return False
-        rule = ctx.rule
-        if rule.shape == JOURNAL:
+        tx_type = ctx.tx_type
+        if tx_type.shape == JOURNAL:
             if type(group) is not int or group < 1:
                 return False
         elif group is not None:
@@ -209,7 +209,7 @@ class FastLane:
         allocations = tx["allocations"]
         if type(allocations) is not list:
             return False
-        role = rule.role
+        role = tx_type.role
         if deleted:
             if out or allocations:
                 return False
@@ -224,7 +224,7 @@ class FastLane:
         # Everything holds: record the header.
         if deleted:
             self.facts.append(ctx.fact | DELETED | date << 16)
-            if rule.shape == JOURNAL:
+            if tx_type.shape == JOURNAL:
                 self._join_group(group, i, hn, date, 0)
             return True
         self.facts.append(ctx.fact | date << 16)
@@ -233,12 +233,12 @@ class FastLane:
         totals[1] += out
         totals[2] += net
         totals[3] += tax
-        sign = rule.split_sign
+        sign = tx_type.split_sign
         if sign:
             postings = self.postings
             for nominal, amount in lines[4]:
                 postings[nominal] += sign * amount
-            if rule.shape == JOURNAL:
+            if tx_type.shape == JOURNAL:
                 self._join_group(group, i, hn, date, sign * net)
         if role == TARGET:
             self.targets.extend((i, hn, cap, out, paid))
@@ -247,7 +247,7 @@ class FastLane:
             for n, (target, amount, when) in enumerate(allocations):
                 add((i, hn, n, target, amount, when))
         if ctx.foreign and out and role != SETTLES_NOTHING:
-            self._foreign_outstanding(rule, out, rate)
+            self._foreign_outstanding(tx_type, out, rate)
         return True
 
     def _learn_date(self, value: Any, *, trail: bool = False) -> int:
@@ -292,7 +292,7 @@ class FastLane:
         """(Σ net, Σ tax, Σ foreign net, Σ foreign tax, [(nominal, net)]) or None."""
         if type(splits) is not list or not splits:
             return None
-        shape = ctx.rule.shape
+        shape = ctx.tx_type.shape
         if shape == JOURNAL and len(splits) != 1:
             return None
         chart, departments, vat_rates = self.m.chart, self.m.departments, self._vat_rates

@@ -14,7 +14,7 @@ from typing import Any
 from migrationkit.core.money import pence
 
 from .context import SplitRef
-from .posting import JOURNAL, PAID, TYPES, TypeRule
+from .posting import JOURNAL, PAID, TYPES, TxType
 from .report import Report, escape, kind_of
 from .rules import SCHEMA_VIOLATION
 from .values import ALLOCATION, GBP, MISSING, MONEY2, SPLIT, TRANSACTION, Shape
@@ -54,15 +54,15 @@ class Tx:
         "paid",
         "rate",
         "ref",
-        "rule",
         "splits",
         "tax",
+        "tx_type",
     )
 
     def __init__(self, i: int) -> None:
         self.i = i
         self.hn: int | None = None
-        self.rule: TypeRule | None = None
+        self.tx_type: TxType | None = None
         self.account = -1
         self.ref: str | None = None
         self.bank: str | None = None
@@ -92,7 +92,7 @@ class Tx:
     @property
     def where(self) -> str:
         """How messages name the header: "Sales invoice 12"."""
-        name = self.rule.name if self.rule is not None else "Transaction"
+        name = self.tx_type.name if self.tx_type is not None else "Transaction"
         return f"{name} {self.hn}" if self.hn is not None else f"{name} at {self.pointer}"
 
     @property
@@ -127,10 +127,10 @@ class HeaderReader:
         problem = kind.problem(value)
         if problem is None:
             return kind.parse(value)
-        rule, text = problem
+        tx_type, text = problem
         base = pointer if pointer is not None else t.pointer
         self.report.add(
-            rule,
+            tx_type,
             "value",
             f"{base}/{key}",
             t.hn,
@@ -201,8 +201,8 @@ class HeaderReader:
         value = get("header_number", MISSING)
         t.hn = value if type(value) is int and value >= 1 else self._slow(t, "header_number", value)
         value = get("type", MISSING)
-        t.rule = TYPES.get(value) if type(value) is str else None
-        if t.rule is None:
+        t.tx_type = TYPES.get(value) if type(value) is str else None
+        if t.tx_type is None:
             self._slow(t, "type", value)
         self._layout(tx, TRANSACTION, t.pointer, t, self._good_layouts)
         t.ref = self._cached(t, "account_ref", get("account_ref", MISSING), "ref")
@@ -248,7 +248,7 @@ class HeaderReader:
         if type(splits) is not list:
             self._slow(t, "splits", splits)
             return []
-        if not splits and (t.rule is None or t.rule.shape != JOURNAL):
+        if not splits and (t.tx_type is None or t.tx_type.shape != JOURNAL):
             # (a journal line without its split breaks the more specific one-split rule)
             pointer = t.pointer + "/splits"
             self.report.add(SCHEMA_VIOLATION, "no_splits", pointer, t.hn, where=t.where)

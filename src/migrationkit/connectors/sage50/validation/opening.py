@@ -12,7 +12,7 @@ from typing import Any
 
 from .indexes import Allocations, HeaderIndex
 from .masters import Master, MasterChecks
-from .posting import SOURCE, TARGET, TYPES, TypeRule
+from .posting import SOURCE, TARGET, TYPES, TxType
 from .report import Report, day, label, money
 from .rules import (
     ALLOCATION_INVALID,
@@ -59,14 +59,14 @@ class OpenItem:
         "ledger",
         "pointer",
         "rate",
-        "rule",
         "settled",
+        "tx_type",
     )
 
     def __init__(self, header_number: int | None, pointer: str) -> None:
         self.header_number = header_number
         self.pointer = pointer
-        self.rule: TypeRule | None = None
+        self.tx_type: TxType | None = None
         self.ledger: str | None = None
         self.account = -1
         self.currency: str | None = None
@@ -162,8 +162,8 @@ class OpeningBalances(MasterChecks):
         """The control-account lines of the trial balance equal the open items behind them."""
         sums = {"S": 0, "P": 0}
         for item in self.m.open_items:
-            if item.rule is not None and item.ledger is not None and item.base is not None:
-                sums[item.ledger] += item.base if item.rule.role == TARGET else -item.base
+            if item.tx_type is not None and item.ledger is not None and item.base is not None:
+                sums[item.ledger] += item.base if item.tx_type.role == TARGET else -item.base
         for ledger, role, sign, noun in (
             ("S", "debtors_control", 1, "customer"),
             ("P", "creditors_control", -1, "supplier"),
@@ -202,20 +202,20 @@ class OpeningBalances(MasterChecks):
             earlier = self.headers.add(hn, -len(self.m.open_items))
             if earlier is not None:
                 duplicate_header(self.report, hn, ptr + "/header_number", earlier, self.m)
-        rule = TYPES.get(good.get("type", ""))
-        if rule is not None:
-            if rule.ledger != ledger:
+        tx_type = TYPES.get(good.get("type", ""))
+        if tx_type is not None:
+            if tx_type.ledger != ledger:
                 self.report.add(
                     SCHEMA_VIOLATION,
                     "open_item_ledger",
                     ptr + "/type",
                     hn,
                     where=where,
-                    type_name=rule.name.lower(),
+                    type_name=tx_type.name.lower(),
                     listed="customer" if ledger == "S" else "supplier",
                 )
             else:
-                item.rule = rule
+                item.tx_type = tx_type
         self._open_item_account(item, good, ptr, where)
         self._open_item_dates(item, good, ptr, where)
         self._open_item_amounts(item, good, ptr, where)
@@ -316,14 +316,14 @@ class OpeningBalances(MasterChecks):
     ) -> None:
         if not isinstance(allocations, list) or not allocations:
             return
-        if item.rule is not None and item.rule.role != SOURCE:
+        if item.tx_type is not None and item.tx_type.role != SOURCE:
             self.report.add(
                 TYPE_RULE,
                 "open_item_allocations",
                 ptr + "/allocations",
                 item.header_number,
                 where=where,
-                type_name=item.rule.name.lower(),
+                type_name=item.tx_type.name.lower(),
             )
             return
         source = -len(self.m.open_items)  # open item j is stored as -(j + 1)

@@ -16,7 +16,7 @@ LINES, LEDGER_PAYMENT, BANK_ENTRY, JOURNAL = range(4)
 
 
 @dataclass(frozen=True, slots=True)
-class TypeRule:
+class TxType:
     """What the format says about one audit-trail type: its shape and how it posts."""
 
     code: str
@@ -31,7 +31,7 @@ class TypeRule:
     legs: tuple[tuple[str, int], ...]  # where gross posts: a role, "@bank_code" or "@account_ref"
 
 
-def _type_table() -> dict[str, TypeRule]:
+def _type_table() -> dict[str, TxType]:
     debtors, creditors = "debtors_control", "creditors_control"
     sales_vat, purchase_vat = "sales_tax_control", "purchase_tax_control"
     rows: list[tuple[Any, ...]] = [
@@ -69,11 +69,11 @@ def _type_table() -> dict[str, TypeRule]:
         ("JD", "Journal debit", None, 0, JOURNAL, None, 1, None, ()),
         ("JC", "Journal credit", None, 0, JOURNAL, None, -1, None, ()),
     ]  # fmt: skip
-    return {row[0]: TypeRule(row[0], n, *row[1:]) for n, row in enumerate(rows)}
+    return {row[0]: TxType(row[0], n, *row[1:]) for n, row in enumerate(rows)}
 
 
 TYPES: Final = _type_table()
-TYPE_BY_INDEX: Final = {rule.number: rule for rule in TYPES.values()}
+TYPE_BY_INDEX: Final = {tx_type.number: tx_type for tx_type in TYPES.values()}
 UNKNOWN_TYPE = 31
 DELETED = 0x20
 UNSETTLED = 0x40  # cap or outstanding unreadable: settlement checks are skipped

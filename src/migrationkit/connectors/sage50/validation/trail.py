@@ -27,7 +27,7 @@ from .posting import (
     TARGET,
     UNKNOWN_TYPE,
     UNSETTLED,
-    TypeRule,
+    TxType,
     pack,
 )
 from .report import Report, kind_of
@@ -86,10 +86,10 @@ class Trail:
     # -- cached derivations (both paths) ------------------------------------------------------
 
     def context(
-        self, rule: TypeRule, ref: str | None, bank: str | None, currency: str | None
+        self, tx_type: TxType, ref: str | None, bank: str | None, currency: str | None
     ) -> Context:
         """The cached :class:`Context` of one combination of header values."""
-        key = (rule.code, ref, bank, currency)
+        key = (tx_type.code, ref, bank, currency)
         found = self._contexts.get(key)
         if found is None:
             currency_id = self.currencies.get(currency)
@@ -98,7 +98,7 @@ class Trail:
                 if currency_id < 255:
                     self.currencies[currency] = currency_id
             cached = len(self._contexts) < CACHE_LIMIT
-            found = ContextBuilder(self.m, rule, ref, bank, currency).build(currency_id, cached)
+            found = ContextBuilder(self.m, tx_type, ref, bank, currency).build(currency_id, cached)
             if cached:
                 self._contexts[key] = found
         return found
@@ -132,11 +132,11 @@ class Trail:
             earlier = self.headers.add(t.hn, i)
             if earlier is not None:
                 duplicate_header(self.report, t.hn, t.pointer + "/header_number", earlier, self.m)
-        if t.rule is None:
+        if t.tx_type is None:
             check_dates(self, t)
             self.facts.append(pack(UNKNOWN_TYPE | UNSETTLED, 255, NO_DATE, -1))
             return
-        ctx = self.context(t.rule, t.ref, t.bank, t.currency)
+        ctx = self.context(t.tx_type, t.ref, t.bank, t.currency)
         for rule, key, situation, details, words in ctx.problems:
             pointer = f"{t.pointer}/{key}" if key else t.pointer
             self.report.add(rule, situation, pointer, t.hn, details, where=t.where, **words)
@@ -147,17 +147,17 @@ class Trail:
 
     def _record(self, t: Tx, ctx: Context) -> None:
         """What the final checks need from a header the full path read, unreadable parts aside."""
-        rule = ctx.rule
+        tx_type = ctx.tx_type
         cap = t.cap
         settled = cap is not None and t.out is not None and t.paid is not None
-        kind = rule.number | (DELETED if t.deleted else 0) | (0 if settled else UNSETTLED)
+        kind = tx_type.number | (DELETED if t.deleted else 0) | (0 if settled else UNSETTLED)
         date = t.date if t.date is not None else NO_DATE
-        self.facts.append(ctx.fact - rule.number + kind | date << 16)
+        self.facts.append(ctx.fact - tx_type.number + kind | date << 16)
         if t.deleted:
-            if rule.shape == JOURNAL and t.group is not None:
+            if tx_type.shape == JOURNAL and t.group is not None:
                 self.join_group(t.group, t.i, t.hn, t.date, 0)
             return
-        if rule.role == TARGET and settled:
+        if tx_type.role == TARGET and settled:
             assert cap is not None
             assert t.out is not None
             assert t.paid is not None
@@ -165,20 +165,20 @@ class Trail:
         lines = [(row[0], row[2]) for row in t.splits if row[2] is not None]
         net = sum(amount for _nominal, amount in lines)
         vat = sum(row[4] for row in t.splits if row[4] is not None)
-        sign = rule.split_sign
+        sign = tx_type.split_sign
         if sign:
             for nominal, amount in lines:
                 if nominal is not None:
                     self.postings[nominal] += sign * amount
-            if rule.shape == JOURNAL and t.group is not None:
+            if tx_type.shape == JOURNAL and t.group is not None:
                 self.join_group(t.group, t.i, t.hn, t.date, sign * net)
         totals = ctx.totals
         totals[0] += t.gross or 0
         totals[1] += t.out or 0
         totals[2] += net
         totals[3] += vat
-        if ctx.foreign and t.out and t.rate and rule.role != SETTLES_NOTHING:
-            self.foreign_outstanding(rule, t.out, t.rate)
+        if ctx.foreign and t.out and t.rate and tx_type.role != SETTLES_NOTHING:
+            self.foreign_outstanding(tx_type, t.out, t.rate)
         if not ctx.cached:
             self._fold_one(ctx)
 
@@ -209,13 +209,13 @@ class Trail:
         if hn == group:
             entry[5] = 1
 
-    def foreign_outstanding(self, rule: TypeRule, out: int, rate: int) -> None:
+    def foreign_outstanding(self, tx_type: TxType, out: int, rate: int) -> None:
         """The control-account warning converts each foreign item at its own rate, so these
         cannot be summed first."""
-        ledger = rule.ledger
+        ledger = tx_type.ledger
         if ledger is None:
             return
-        signed = out if rule.role == TARGET else -out
+        signed = out if tx_type.role == TARGET else -out
         self.ledger_base[ledger] += to_base(signed, rate)
         self.foreign_items[ledger] += 1
 
@@ -229,7 +229,7 @@ class Trail:
         if not (gross or out or lines or vat):
             return
         ctx.totals[:] = [0, 0, 0, 0]
-        rule, postings = ctx.rule, self.postings
+        tx_type, postings = ctx.tx_type, self.postings
         for code, sign in ctx.legs:
             if code is not None:
                 postings[code] += sign * gross
@@ -237,16 +237,16 @@ class Trail:
                 self.debits += gross
             else:
                 self.credits += gross
-        if rule.split_sign:
+        if tx_type.split_sign:
             if vat and ctx.vat_code is not None:
-                postings[ctx.vat_code] += rule.split_sign * vat
-            if rule.split_sign > 0:
+                postings[ctx.vat_code] += tx_type.split_sign * vat
+            if tx_type.split_sign > 0:
                 self.debits += lines + vat
             else:
                 self.credits += lines + vat
-        ledger = rule.ledger
-        if ledger is not None and rule.role != SETTLES_NOTHING:
-            signed = out if rule.role == TARGET else -out
+        ledger = tx_type.ledger
+        if ledger is not None and tx_type.role != SETTLES_NOTHING:
+            signed = out if tx_type.role == TARGET else -out
             if ctx.account >= 0:
                 self.party_sums[ledger][ctx.account] += signed
             if not ctx.foreign:

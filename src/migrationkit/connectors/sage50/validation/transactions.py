@@ -70,9 +70,9 @@ def _outstanding(
 
 def check_header_shape(trail: Trail, t: Tx) -> None:
     """The shape rules of the header's type that its cached context cannot know."""
-    rule, report, m = t.rule, trail.report, trail.m
-    assert rule is not None
-    if rule.shape == JOURNAL:
+    tx_type, report, m = t.tx_type, trail.report, trail.m
+    assert tx_type is not None
+    if tx_type.shape == JOURNAL:
         if t.group is None:
             _type_rule(report, t, "journal_group", "no_group")
         split_nominal = t.splits[0][0] if len(t.splits) == 1 else None
@@ -97,8 +97,10 @@ def check_header_shape(trail: Trail, t: Tx) -> None:
         _type_rule(report, t, "gross", "negative_gross", gross=money(t.gross))
     if t.foreign and t.fgross is not None and t.fgross < 0:
         _type_rule(report, t, "foreign_gross", "negative_foreign_gross", gross=money(t.fgross))
-    if t.allocations and rule.role != SOURCE and not t.deleted:
-        _type_rule(report, t, "allocations", "allocations_on_target", type_name=rule.name.lower())
+    if t.allocations and tx_type.role != SOURCE and not t.deleted:
+        _type_rule(
+            report, t, "allocations", "allocations_on_target", type_name=tx_type.name.lower()
+        )
 
 
 # -- currency -----------------------------------------------------------------------------------
@@ -157,9 +159,9 @@ def check_currency(trail: Trail, t: Tx) -> None:
 
 def check_splits(trail: Trail, t: Tx) -> None:
     """Per split: its references, its type's rules, its VAT and its conversion to GBP."""
-    rule, report = t.rule, trail.report
-    assert rule is not None
-    if rule.shape == JOURNAL and len(t.splits) != 1:
+    tx_type, report = t.tx_type, trail.report
+    assert tx_type is not None
+    if tx_type.shape == JOURNAL and len(t.splits) != 1:
         _type_rule(report, t, "splits", "journal_splits", count=len(t.splits))
     for n, (nominal, _dept, net, code, tax, fnet, ftax, ref) in enumerate(t.splits):
         for problem_rule, key, situation, details, words in ref.problems:
@@ -173,7 +175,7 @@ def check_splits(trail: Trail, t: Tx) -> None:
                 n=n,
                 **words,
             )
-        if rule.shape in (LEDGER_PAYMENT, JOURNAL):
+        if tx_type.shape in (LEDGER_PAYMENT, JOURNAL):
             _payment_split(report, t, n, nominal, net, tax)
         elif ref.rate_bp is not None and code is not None:
             _split_vat(report, t, n, ref, code, net, tax, fnet, ftax)
@@ -186,14 +188,14 @@ def _payment_split(
     report: Report, t: Tx, n: int, nominal: str | None, net: int | None, tax: int | None
 ) -> None:
     """A payment or journal split posts a positive, untaxed amount to its own nominal."""
-    rule = t.rule
-    assert rule is not None
-    own, what = (t.bank, "bank_code") if rule.shape == LEDGER_PAYMENT else (t.ref, "account_ref")
+    tx_type = t.tx_type
+    assert tx_type is not None
+    own, what = (t.bank, "bank_code") if tx_type.shape == LEDGER_PAYMENT else (t.ref, "account_ref")
     if nominal is not None and own is not None and nominal != own:
         key = f"splits/{n}/nominal_code"
         _type_rule(report, t, key, "split_nominal", n=n, nominal=nominal, what=what, own=own)
     if tax is not None and tax != 0:
-        name = rule.name.lower()
+        name = tx_type.name.lower()
         _type_rule(report, t, f"splits/{n}/tax", "split_tax", n=n, tax=money(tax), type_name=name)
     if net is not None and net <= 0:
         _type_rule(report, t, f"splits/{n}/net", "split_net", n=n, net=money(net))
@@ -377,8 +379,8 @@ def check_dates(trail: Trail, t: Tx) -> None:
 
 def check_settlement(trail: Trail, t: Tx) -> None:
     """A deleted header settles nothing; a source's allocations fit it; other types are paid."""
-    rule, report = t.rule, trail.report
-    assert rule is not None
+    tx_type, report = t.tx_type, trail.report
+    assert tx_type is not None
     if t.deleted:
         if t.out is not None and t.out != 0:
             _outstanding(
@@ -394,9 +396,9 @@ def check_settlement(trail: Trail, t: Tx) -> None:
                 count=len(t.allocations),
             )
         return
-    if rule.role == SOURCE:
+    if tx_type.role == SOURCE:
         _source_allocations(trail, t, t.cap)
-    elif rule.role == SETTLES_NOTHING:
+    elif tx_type.role == SETTLES_NOTHING:
         if t.out is not None and t.out != 0:
             _outstanding(
                 report,
@@ -404,7 +406,7 @@ def check_settlement(trail: Trail, t: Tx) -> None:
                 "outstanding",
                 "settles_nothing",
                 {"expected": "0.00"},
-                type_name=rule.name.lower(),
+                type_name=tx_type.name.lower(),
                 outstanding=money(t.out),
             )
         if t.paid is not None and t.paid != 2:
@@ -414,7 +416,7 @@ def check_settlement(trail: Trail, t: Tx) -> None:
                 "paid_status",
                 "always_paid",
                 {"expected": "paid"},
-                type_name=rule.name.lower(),
+                type_name=tx_type.name.lower(),
                 paid_status=PAID_NAMES[t.paid],
             )
 

@@ -549,7 +549,7 @@ def check_shape(
 ) -> dict[str, Any]:
     """Report missing, unknown and malformed keys of ``obj``; return the parsed good values."""
     good: dict[str, Any] = {}
-    for key in shape.required.difference(obj):
+    for key in sorted(shape.required.difference(obj)):  # a set: sorted, so runs agree
         report.add(
             SCHEMA_VIOLATION, "missing", pointer, header_number, {"missing_key": key}, where=where
         )

@@ -11,12 +11,16 @@ from scratch.  The tests run every case through both paths and compare the findi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from array import array
+from collections import defaultdict
+from typing import Any, Protocol
 
 from migrationkit.core.money import MoneyFormatError, pence, round_div
 
 from .context import Context
-from .headers import CACHE_LIMIT
+from .headers import CACHE_LIMIT, HeaderReader
+from .indexes import Allocations, HeaderIndex
+from .masters import Master
 from .posting import (
     BANK_ENTRY,
     DELETED,
@@ -28,6 +32,7 @@ from .posting import (
     SOURCE,
     TARGET,
     TYPES,
+    TxType,
     expected_paid,
 )
 from .values import (
@@ -42,10 +47,32 @@ from .values import (
     TRANSACTION,
 )
 
-if TYPE_CHECKING:
-    from .trail import Trail
+__all__ = ["FastLane", "TrailParts"]
 
-__all__ = ["FastLane"]
+
+class TrailParts(Protocol):
+    """What the fast lane reads and records into (``trail.Trail`` has it)."""
+
+    m: Master
+    headers: HeaderIndex
+    allocations: Allocations
+    facts: array[int]
+    targets: array[int]
+    postings: defaultdict[str, int]
+    after: int | None
+    reader: HeaderReader
+
+    def context(
+        self, tx_type: TxType, ref: str | None, bank: str | None, currency: str | None
+    ) -> Context:
+        """The cached context of one combination of header values."""
+
+    def join_group(self, group: int, i: int, hn: int | None, date: int | None, signed: int) -> None:
+        """Add one journal line to its group's running totals."""
+
+    def foreign_outstanding(self, tx_type: TxType, out: int, rate: int) -> None:
+        """Add a foreign item's outstanding, at its own rate, to its ledger's GBP total."""
+
 
 _ALLOC_LAYOUT = ("header_number", "amount", "date")
 # The fast lane takes amounts below 10**15 pounds, so pence always fit the 64-bit arrays;
@@ -58,7 +85,7 @@ _AMOUNT_CACHE_LIMIT = 300_000
 class FastLane:
     """Accepts and records typical valid headers; refuses the rest without a trace."""
 
-    def __init__(self, trail: Trail) -> None:
+    def __init__(self, trail: TrailParts) -> None:
         master = trail.m
         self.m = master
         self.context = trail.context

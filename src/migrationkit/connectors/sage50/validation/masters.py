@@ -9,9 +9,9 @@ against.  ``docs/formats/sage50-json.md`` §4 to §7 describe the sections.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from .posting import REQUIRED_ROLES, derived_type
+from .posting import REQUIRED_ROLES, TxType, derived_type
 from .report import Report, day, kind_of, label
 from .rules import (
     CONTROL_ROLE,
@@ -31,6 +31,7 @@ from .values import (
     DEPARTMENT,
     EARLIEST,
     MISSING,
+    NO_DATE,
     NOMINAL_ACCOUNT,
     PARTY,
     PRODUCT,
@@ -40,10 +41,16 @@ from .values import (
     objects,
 )
 
-if TYPE_CHECKING:
-    from .opening import OpenItem
-
-__all__ = ["Account", "Bank", "Master", "MasterChecks", "MasterLoader", "Party", "TaxCode"]
+__all__ = [
+    "Account",
+    "Bank",
+    "Master",
+    "MasterChecks",
+    "MasterLoader",
+    "OpenItem",
+    "Party",
+    "TaxCode",
+]
 
 
 class Party(NamedTuple):
@@ -79,6 +86,41 @@ class Account(NamedTuple):
     role: str | None
     balance: int | None
     pointer: str
+
+
+class OpenItem:
+    """One opening open item, and what allocations did to it."""
+
+    __slots__ = (
+        "account",
+        "allocated_from",
+        "allocated_to",
+        "base",
+        "cap",
+        "currency",
+        "date",
+        "header_number",
+        "ledger",
+        "pointer",
+        "rate",
+        "settled",
+        "tx_type",
+    )
+
+    def __init__(self, header_number: int | None, pointer: str) -> None:
+        self.header_number = header_number
+        self.pointer = pointer
+        self.tx_type: TxType | None = None
+        self.ledger: str | None = None
+        self.account = -1
+        self.currency: str | None = None
+        self.date = NO_DATE
+        self.rate: int | None = None
+        self.cap: int | None = None  # the snapshot outstanding
+        self.base: int | None = None
+        self.allocated_from = 0
+        self.allocated_to = 0
+        self.settled = True  # False when gross/outstanding are unreadable
 
 
 class Master:

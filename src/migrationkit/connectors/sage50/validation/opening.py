@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .indexes import Allocations, HeaderIndex
-from .masters import Master, MasterChecks
-from .posting import SOURCE, TARGET, TYPES, TxType
+from .masters import Master, MasterChecks, OpenItem
+from .posting import SOURCE, TARGET, TYPES
 from .report import Report, day, label, money
 from .rules import (
     ALLOCATION_INVALID,
@@ -41,42 +41,7 @@ from .values import (
     rate_text,
 )
 
-__all__ = ["OpenItem", "OpeningBalances", "bad_amount", "duplicate_header"]
-
-
-class OpenItem:
-    """One opening open item, and what allocations did to it."""
-
-    __slots__ = (
-        "account",
-        "allocated_from",
-        "allocated_to",
-        "base",
-        "cap",
-        "currency",
-        "date",
-        "header_number",
-        "ledger",
-        "pointer",
-        "rate",
-        "settled",
-        "tx_type",
-    )
-
-    def __init__(self, header_number: int | None, pointer: str) -> None:
-        self.header_number = header_number
-        self.pointer = pointer
-        self.tx_type: TxType | None = None
-        self.ledger: str | None = None
-        self.account = -1
-        self.currency: str | None = None
-        self.date = NO_DATE
-        self.rate: int | None = None
-        self.cap: int | None = None  # the snapshot outstanding
-        self.base: int | None = None
-        self.allocated_from = 0
-        self.allocated_to = 0
-        self.settled = True  # False when gross/outstanding are unreadable
+__all__ = ["OpeningBalances", "bad_amount", "duplicate_header"]
 
 
 class OpeningBalances(MasterChecks):

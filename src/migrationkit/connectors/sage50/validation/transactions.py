@@ -11,12 +11,14 @@ header only when none of these could find anything, so they are the reference.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from migrationkit.core.money import round_div
 
 from .context import SplitRef
 from .headers import Tx
+from .indexes import Allocations
+from .masters import Master
 from .opening import bad_amount
 from .posting import JOURNAL, LEDGER_PAYMENT, PAID_NAMES, SETTLES_NOTHING, SOURCE, expected_paid
 from .report import Report, day, money
@@ -37,10 +39,16 @@ from .rules import (
 )
 from .values import NO_DATE, NOMINAL_RX, ONE_RATE, rate_text
 
-if TYPE_CHECKING:
-    from .trail import Trail
+__all__ = ["CHECKS", "TrailState", "check_dates", "tax_due", "to_base"]
 
-__all__ = ["CHECKS", "check_dates", "tax_due", "to_base"]
+
+class TrailState(Protocol):
+    """What the checks of one header use of the trail (``trail.Trail`` has it)."""
+
+    report: Report
+    m: Master
+    after: int | None  # in full history, transactions come after this day
+    allocations: Allocations
 
 
 def tax_due(net: int, rate_bp: int) -> int:
@@ -68,7 +76,7 @@ def _outstanding(
 # -- the header's shape -------------------------------------------------------------------------
 
 
-def check_header_shape(trail: Trail, t: Tx) -> None:
+def check_header_shape(trail: TrailState, t: Tx) -> None:
     """The shape rules of the header's type that its cached context cannot know."""
     tx_type, report, m = t.tx_type, trail.report, trail.m
     assert tx_type is not None
@@ -106,7 +114,7 @@ def check_header_shape(trail: Trail, t: Tx) -> None:
 # -- currency -----------------------------------------------------------------------------------
 
 
-def check_currency(trail: Trail, t: Tx) -> None:
+def check_currency(trail: TrailState, t: Tx) -> None:
     """GBP means rate 1 and no foreign amounts; another currency needs them all."""
     report = trail.report
     if t.currency is None:
@@ -157,7 +165,7 @@ def check_currency(trail: Trail, t: Tx) -> None:
 # -- splits -------------------------------------------------------------------------------------
 
 
-def check_splits(trail: Trail, t: Tx) -> None:
+def check_splits(trail: TrailState, t: Tx) -> None:
     """Per split: its references, its type's rules, its VAT and its conversion to GBP."""
     tx_type, report = t.tx_type, trail.report
     assert tx_type is not None
@@ -282,7 +290,7 @@ def _split_conversion(
 # -- totals -------------------------------------------------------------------------------------
 
 
-def check_totals(trail: Trail, t: Tx) -> None:
+def check_totals(trail: TrailState, t: Tx) -> None:
     """Gross is net plus tax, and net and tax are the sums of the splits, in each currency."""
     report = trail.report
     _header_total(report, t, t.net, t.tax, t.gross, "")
@@ -336,7 +344,7 @@ def _split_total(
 # -- dates --------------------------------------------------------------------------------------
 
 
-def check_dates(trail: Trail, t: Tx) -> None:
+def check_dates(trail: TrailState, t: Tx) -> None:
     """Dates within the window, after the opening date in full history, due after dated."""
     report, m = trail.report, trail.m
     for key, ordinal in (("date", t.date), ("due_date", t.due)):
@@ -377,7 +385,7 @@ def check_dates(trail: Trail, t: Tx) -> None:
 # -- what the header settles --------------------------------------------------------------------
 
 
-def check_settlement(trail: Trail, t: Tx) -> None:
+def check_settlement(trail: TrailState, t: Tx) -> None:
     """A deleted header settles nothing; a source's allocations fit it; other types are paid."""
     tx_type, report = t.tx_type, trail.report
     assert tx_type is not None
@@ -421,7 +429,7 @@ def check_settlement(trail: Trail, t: Tx) -> None:
             )
 
 
-def _source_allocations(trail: Trail, t: Tx, cap: int | None) -> None:
+def _source_allocations(trail: TrailState, t: Tx, cap: int | None) -> None:
     """Check a source's allocations and keep the good ones for the end-of-file checks."""
     report, m = trail.report, trail.m
     total = 0
@@ -484,7 +492,7 @@ def _source_allocations(trail: Trail, t: Tx, cap: int | None) -> None:
         )
 
 
-CHECKS: tuple[Callable[[Trail, Tx], None], ...] = (
+CHECKS: tuple[Callable[[TrailState, Tx], None], ...] = (
     check_header_shape,
     check_currency,
     check_splits,

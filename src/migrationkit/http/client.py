@@ -57,6 +57,10 @@ class Action(enum.Enum):
     FAIL = "fail"
 
 
+OUTCOME_UNKNOWN = (500, 502, 504)
+"""Answers after which a write may have landed all the same (a gateway timed out on it): a
+request that is not safe to repeat is not sent again but raised as :class:`ConnectionLost`."""
+
 DEFAULT_ACTIONS: Mapping[int, Action] = {
     401: Action.REFRESH_AUTH,
     408: Action.RETRY,
@@ -215,6 +219,15 @@ class ApiClient:
                     self.auth.refresh(token)
                     refreshed = True
                     continue
+                if not idempotent and response.status_code in OUTCOME_UNKNOWN:
+                    # A gateway that timed out may have passed the write on: never resent blindly;
+                    # the caller looks the record up first.
+                    raise ConnectionLost(
+                        f"{self.name}: {method} {path} was answered {response.status_code}; "
+                        "the server may have acted on it",
+                        status=response.status_code,
+                        body=response.text[:2000],
+                    )
                 error = self._error(method, path, response, action)
                 default = 3600.0 / self.time_scale if action is Action.DAILY_LIMIT else None
                 wait = retry_after(response, default or self._wait(attempt), scale=self.time_scale)

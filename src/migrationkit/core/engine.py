@@ -233,26 +233,8 @@ class Migration(Removals):
             entities=entity_plans,
             findings=findings,
             refused=refused,
-            notes=tuple(self._delta_notes(source)),
+            notes=tuple(self._deletion_notes(source, self.entities())),
         )
-
-    def _delta_notes(self, source: Connector) -> Iterator[str]:
-        """What the next delta should know: deleted lists the source says may be incomplete."""
-        identities = (source.identity(), self.target.identity())
-        found = [m for m in self.store.migrations() if (m.source, m.target) == identities]
-        if not found:
-            return
-        last = self.store.last_successful_run(found[0].id, LOAD_MODES)
-        if last is None or not last.watermark:
-            return
-        since = dt.datetime.fromisoformat(last.watermark)
-        for entity in self.entities():
-            reason = source.deletions_unlisted(entity, since)
-            if reason:
-                yield (
-                    f"a delta of {entity}: {reason}; its deletions will be found by comparing "
-                    "every record"
-                )
 
     # ------------------------------------------------------------------------------------------
     # runs
@@ -537,8 +519,7 @@ class Migration(Removals):
             if not by_date:
                 complete.add(entity)
             elif reason := source.deletions_unlisted(entity, since):
-                # Loaded by date all the same; what went is found by comparing every record.
-                complete.add(entity)
+                complete.add(entity)  # loaded by date; what went is found by comparing all
                 state.notes.append(f"{entity}: {reason}; deletions found by comparing every record")
             records = source.extract(entity, since if by_date else None, deferred=True)
             self._load_entity(state, entity, records, mark_seen=not by_date)

@@ -28,14 +28,16 @@ from migrationkit.testing.sandboxes.exact.entries import delete_entry, update_en
 
 
 @pytest.fixture
-def populated() -> Iterator[tuple[ExactSandbox, SandboxServer]]:
+def populated(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ExactSandbox, SandboxServer]]:
     """A division holding a company (the allocations dataset, migrated into it)."""
     with sandbox() as (app, server):
         into = PluginRegistry().open("exact", connector_options(app, server))
         report = Migration(
             memory_source(datasets.allocations(), name="company"),
             into,
-            SQLiteStateStore(":memory:"),
+            SQLiteStateStore(tmp_path_factory.mktemp("into") / "state.db"),
             MigrationOptions(validate=False),
         ).full()
         assert report.status == "succeeded" and not report.problems

@@ -41,7 +41,6 @@ __all__ = [
     "BUDGET_STATUSES",
     "CLIENT_LIMITS",
     "LIMITS",
-    "AmbiguousCreate",
     "ErrorBudgetSpent",
     "ExactClient",
     "Reply",
@@ -63,18 +62,10 @@ BUDGET_STATUSES = (400, 401, 403, 404)
 """Answers Exact counts against the error budget."""
 HANDLED_STATUSES = (400, 403, 404, 409, 422)
 """Answers about one request, returned to the caller as data instead of raised."""
-AMBIGUOUS_STATUSES = (500, 502, 504)
-"""Answers to a create after which the entry may exist all the same: looked up, never resent."""
 BUDGET_WINDOW = 3600.0
 """Exact's error budget counts per hour."""
 
 _KEY = re.compile(r"\(.*\)$")
-
-
-class AmbiguousCreate(RemoteAPIError):
-    """Exact answered a create with 500, 502 or 504: the record may exist all the same."""
-
-    may_have_landed = True
 
 
 class ErrorBudgetSpent(RemoteAPIError):
@@ -116,17 +107,16 @@ def read_limits(response: requests.Response) -> tuple[int | None, int | None]:
 
 
 def classify(response: requests.Response) -> Action | None:
-    """A 429 with the day's headers at zero is the daily limit; creates answered 5xx fail at once.
+    """A 429 with the day's headers at zero is the daily limit, any other 429 the minute's.
 
     A minutely 429 carries only the minutely headers (the daily ones are absent), so only a
-    daily ``X-RateLimit-Remaining`` of 0 means stopping.
+    daily ``X-RateLimit-Remaining`` of 0 means stopping. (A create answered 500, 502 or 504
+    raises the toolkit's ``ConnectionLost``: the handler looks before sending it again.)
     """
     if response.status_code == 429:
         daily = _header_int(response, "X-RateLimit-Remaining")
         minutely = _header_int(response, "X-RateLimit-Minutely-Remaining")
         return Action.DAILY_LIMIT if daily == 0 and minutely != 0 else Action.RATE_LIMITED
-    if response.request.method == "POST" and response.status_code in AMBIGUOUS_STATUSES:
-        return Action.FAIL
     return None
 
 
@@ -322,19 +312,14 @@ class ExactClient:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if method == "POST":
             headers["Prefer"] = "return=representation"
-        try:
-            response = self.api.request(
-                method,
-                target,
-                params=dict(params) if params else None,
-                data=wire.dumps(body) if body is not None else None,
-                headers=headers,
-                expect=HANDLED_STATUSES,
-            )
-        except RemoteAPIError as exc:
-            if method == "POST" and exc.status in AMBIGUOUS_STATUSES:
-                raise AmbiguousCreate(str(exc), status=exc.status, body=exc.body) from None
-            raise
+        response = self.api.request(
+            method,
+            target,
+            params=dict(params) if params else None,
+            data=wire.dumps(body) if body is not None else None,
+            headers=headers,
+            expect=HANDLED_STATUSES,
+        )
         data = wire.loads(response.content) if response.content else None
         return Reply(status=response.status_code, data=data, text=response.text[:4000])
 

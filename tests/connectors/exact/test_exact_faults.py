@@ -35,7 +35,7 @@ from migrationkit import (
     reconcile,
 )
 from migrationkit.http import TokenStore
-from migrationkit.testing import Fault, SandboxServer
+from migrationkit.testing import Fault, SandboxServer, datasets, memory_source
 from migrationkit.testing.sandboxes.exact.app import ExactSandbox
 
 MOVED = (
@@ -53,6 +53,7 @@ MOVED = (
     "manual_journals",
 )
 DROP = Fault(drop_after_commit=True, methods=("POST",))
+PASS = Fault(methods=("POST",))  # lets one create through untouched
 
 
 def run_example(
@@ -249,3 +250,30 @@ def oauth_connector(app: ExactSandbox, server: SandboxServer, store: Path) -> Co
 def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EXACT_CLIENT_ID", raising=False)
     monkeypatch.delenv("EXACT_CLIENT_SECRET", raising=False)
+
+
+def test_a_transfer_whose_second_half_is_refused_takes_the_first_back(
+    tmp_path: Path, exact: tuple[ExactSandbox, SandboxServer], target: Connector
+) -> None:
+    app, _server = exact
+    records = datasets.basic()
+    records = {
+        k: v
+        for k, v in records.items()
+        if k in ("company", "tax_rates", "ledger_accounts", "bank_accounts", "bank_transfers")
+    }
+    target.instance.division.transfer_account()  # type: ignore[attr-defined]
+    # The transfer's half out of the first bank lands; Exact refuses the half into the other.
+    observer = FaultsAt(app, {"bank_transfers": [PASS, Fault(status=400, methods=("POST",))]})
+    run = Migration(
+        memory_source(records, name="transfer"),
+        target,
+        SQLiteStateStore(tmp_path / "state.db"),
+        MigrationOptions(validate=False),
+        observer,
+    )
+    report = run.full()
+    assert [(p.entity, p.reason) for p in report.problems] == [("bank_transfers", "EXACT_400")]
+    assert not app.division().table("financialtransaction/BankEntries"), "nothing half-made"
+    deleted = [path for method, path, status in app.log if method == "DELETE" and status == 204]
+    assert len(deleted) == 1 and "BankEntries" in deleted[0], "the half that landed went"

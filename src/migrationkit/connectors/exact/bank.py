@@ -15,10 +15,12 @@ record; lines of another statement go together while they share the relation and
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from migrationkit.core.capabilities import Removal
 from migrationkit.core.contract import (
     LoadRequest,
     LoadResult,
@@ -38,6 +40,7 @@ from migrationkit.core.model import (
     Refund,
     RefundKind,
 )
+from migrationkit.handlers import Assembly
 
 from . import mapping, wire
 from .base import text
@@ -430,25 +433,24 @@ class TransferHandler(BankHandler):
         return []
 
     def create(self, request: LoadRequest, refs: References) -> LoadResult:
+        """Out of one bank, into the other; both land, or what landed is taken back."""
         record = request.record
         assert isinstance(record, BankTransfer)
         tag = mapping.stamp(request.idempotency_key)
-        halves: list[str] = []
+        parts = Assembly()
         for out, bank in ((True, record.from_bank_account), (False, record.to_bank_account)):
             journal = self.resolve(refs, "bank_accounts", bank)
-            found = self.find_stamped(journal, record.date, tag + ("-out" if out else "-in"))
+            half = tag + ("-out" if out else "-in")
+            found = self.find_stamped(journal, record.date, half)
             if found is None:
-                line = mapping.transfer_line(
-                    record, self.division.transfer_account(), tag + ("-out" if out else "-in"), out
-                )
+                line = mapping.transfer_line(record, self.division.transfer_account(), half, out)
                 result = self.post_entry(journal, record.currency, [line], ())
                 if not result.ok or not result.target_id:
-                    if halves:
-                        self.remove(RemovalRequest(key=record.key, target_id=halves[0], actions=()))
-                    return result
+                    return parts.fail(result)
                 found = result.target_id
-            halves.append(found)
-        return LoadResult(ok=True, target_id="+".join(halves))
+            removal = RemovalRequest(key=record.key, target_id=found, actions=(Removal.DELETE,))
+            parts.add(found, functools.partial(self.remove, removal))
+        return LoadResult(ok=True, target_id=parts.target_id)
 
     def find(self, request: LoadRequest, refs: References) -> str | None:
         record = request.record

@@ -157,6 +157,10 @@ class Division:
             return self.client.rows("vat/VATCodes", VAT_FIELDS)
         if name == "journals":
             return self.client.rows("financial/Journals", JOURNAL_FIELDS)
+        if name == "items":
+            return self.client.rows(
+                "sync/Logistics/Items", ("ID", "Code", "Timestamp"), filter="Timestamp gt 1"
+            )
         if name == "conditions":
             return self.client.rows("cashflow/PaymentConditions", CONDITION_FIELDS)
         return self.client.rows(DIMENSION_PATHS[name], DIMENSION_FIELDS)
@@ -176,6 +180,11 @@ class Division:
     @property
     def journals(self) -> dict[str, dict[str, Any]]:
         return self._table("journals")
+
+    @property
+    def items(self) -> dict[str, dict[str, Any]]:
+        """Items by code (only their ids: what a create needs to know)."""
+        return self._table("items")
 
     @property
     def conditions(self) -> dict[str, dict[str, Any]]:

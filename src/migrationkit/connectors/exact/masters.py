@@ -589,15 +589,18 @@ class ItemHandler(ExactHandler):
     def create(self, request: LoadRequest, refs: References) -> LoadResult:
         record = request.record
         assert isinstance(record, Item)
-        found = self._by_code(record.code)
+        found = self.division.items.get(record.code)
         if found is not None:
-            return matched(found, f"item {record.code}")
+            return matched(str(found["ID"]), f"item {record.code}")
         written = mapping.item_payload(record, self.resolver(refs), self.ctx.today())
         reply, result = self.post(self.path, written)
-        if taken(reply):
-            found = self._by_code(record.code)  # created meanwhile
+        if result.ok:
+            self.division.remember("items", reply.entity)
+        elif taken(reply):
+            self.division.invalidate("items")  # created meanwhile
+            found = self.division.items.get(record.code)
             if found is not None:
-                return matched(found, f"item {record.code}")
+                return matched(str(found["ID"]), f"item {record.code}")
         return result
 
     def _by_code(self, code: str) -> str | None:
@@ -621,7 +624,9 @@ class ItemHandler(ExactHandler):
 
     def remove(self, request: RemovalRequest) -> RemovalResult:
         end = {"EndDate": wire.date_text(self.ctx.today())}
-        return self.delete_or_block(request, self.path, request.target_id, end)
+        result = self.delete_or_block(request, self.path, request.target_id, end)
+        self.division.invalidate("items")
+        return result
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         today = self.ctx.today()

@@ -22,6 +22,7 @@ from migrationkit.core import convert
 __all__ = [
     "ACCOUNT_CODE_LENGTH",
     "account_code",
+    "chunks",
     "date_text",
     "datetime_literal",
     "dumps",
@@ -29,10 +30,12 @@ __all__ = [
     "guid_literal",
     "loads",
     "money",
+    "nested",
     "numeric_code",
     "odata_date",
     "opt_date",
     "opt_money",
+    "required_date",
     "rows",
     "string_literal",
 ]

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -42,7 +43,7 @@ from migrationkit.core.contract import (
 )
 from migrationkit.core.errors import MappingError, RemoteAPIError
 from migrationkit.core.model import Record
-from migrationkit.http import ConnectionLost
+from migrationkit.http import ApiClient, ConnectionLost
 
 from .entities import Entity, Update
 
@@ -194,9 +195,22 @@ class Handler(Generic[ContextT]):
             raise MissingReference(f"{entity} {key} has not loaded")
         return target
 
+    @property
+    def api(self) -> ApiClient | None:
+        """The connector's HTTP client, if it has one: backoff follows its pace and clock."""
+        return None
+
     def backoff(self, attempt: int) -> None:
-        """Wait before looking for a write whose answer was lost (connectors scale it)."""
-        time.sleep(min(30.0, 0.5 * 2**attempt))
+        """Wait before looking for a write whose answer was lost."""
+        api = self.api
+        if api is None:
+            time.sleep(min(30.0, 0.5 * 2**attempt))
+        else:
+            api.sleep(min(api.max_backoff, api.backoff * 2**attempt))
+
+    def resolver(self, refs: References) -> Callable[[str, str], str]:
+        """``ref(entity, key)`` for a mapping's builders (:class:`MissingReference` if absent)."""
+        return functools.partial(self.resolve, refs)
 
     def load(self, requests: Sequence[LoadRequest], refs: References) -> list[LoadResult]:
         """Write a batch; one result per request, in order."""

@@ -21,8 +21,15 @@ from typing import Any
 
 import requests
 
-from migrationkit.core.errors import AuthError, ConfigError
-from migrationkit.http import OAuth2Session, TokenSet, TokenStore, default_token_path, login
+from migrationkit.core.errors import AuthError
+from migrationkit.http import (
+    OAuth2Session,
+    TokenSet,
+    TokenStore,
+    app_credentials,
+    default_token_path,
+    login,
+)
 
 from .options import LOGIN_URL
 
@@ -45,15 +52,7 @@ VALIDATION_PATH = "/connect/accesstokenvalidation"
 
 def credentials(client_id: str | None, client_secret: str | None) -> tuple[str, str]:
     """The app's client id and secret, from the options or ``TWINFIELD_CLIENT_ID``/``_SECRET``."""
-    found_id = client_id or os.environ.get("TWINFIELD_CLIENT_ID")
-    found_secret = client_secret or os.environ.get("TWINFIELD_CLIENT_SECRET")
-    if not found_id or not found_secret:
-        raise ConfigError(
-            "Twinfield needs the app's client_id and client_secret (options, or the "
-            "TWINFIELD_CLIENT_ID and TWINFIELD_CLIENT_SECRET environment variables), or a "
-            "fixed access_token"
-        )
-    return found_id, found_secret
+    return app_credentials("Twinfield", "TWINFIELD", client_id, client_secret)
 
 
 def oauth_session(

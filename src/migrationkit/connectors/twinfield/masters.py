@@ -8,8 +8,8 @@ code, so updates are in place; a dimension is deleted while unused and hidden on
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
-import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -44,6 +44,7 @@ from migrationkit.core.model import (
     TrackingOption,
 )
 from migrationkit.handlers import BatchHandler, Handler, Prepared, matched
+from migrationkit.http import ApiClient
 
 from .client import TwinfieldClient
 from .mapping import Dimension, dimension_xml, read_dimension
@@ -176,12 +177,9 @@ class TwinfieldHandler(Handler[Context]):
     def office(self) -> OfficeState:
         return self.ctx.office
 
-    def backoff(self, attempt: int) -> None:
-        api = self.client.api
-        api.sleep(api.backoff * 2**attempt)
-
-    def resolver(self, refs: References) -> Any:
-        return functools.partial(self.resolve, refs)
+    @property
+    def api(self) -> ApiClient:
+        return self.client.api
 
 
 # ---------------------------------------------------------------------------
@@ -292,8 +290,9 @@ class _Dimensions(BatchHandler[Context], TwinfieldHandler):
 
     types: tuple[str, ...] = ()
 
+    @abc.abstractmethod
     def dimensions(self, request: LoadRequest, refs: References) -> list[Dimension]:
-        raise NotImplementedError
+        """The record as the dimensions Twinfield keeps it in."""
 
     def payload(self, request: LoadRequest, refs: References) -> Any:
         return self.dimensions(request, refs)

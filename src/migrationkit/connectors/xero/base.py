@@ -14,6 +14,7 @@ only when the whole call failed, and the run stops so that it can be resumed.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
@@ -32,6 +33,7 @@ from migrationkit.core.contract import (
 )
 from migrationkit.core.model import Allocation, BankAccount, DocumentLine, LedgerAccount, Record
 from migrationkit.handlers import BatchHandler, Handler, Prepared
+from migrationkit.http import ApiClient
 
 from . import mapping as m
 from .context import Outcome, Payload, XeroContext, XeroRefs, refused, removed
@@ -67,9 +69,9 @@ class XeroHandler(Handler[XeroContext]):
         """The references of a load call, as Xero needs them."""
         return refs if isinstance(refs, XeroRefs) else XeroRefs(self.ctx, refs)
 
-    def backoff(self, attempt: int) -> None:
-        client = self.ctx.api.client
-        client.sleep(client.backoff * 2**attempt)
+    @property
+    def api(self) -> ApiClient:
+        return self.ctx.api.client
 
     # -- the kit's hooks ---------------------------------------------------------------------------
 
@@ -316,9 +318,9 @@ class XeroBatchHandler(BatchHandler[XeroContext], XeroHandler):
     def payload(self, request: LoadRequest, refs: References) -> Draft:
         return self.draft(request, self.refs(refs))
 
+    @abc.abstractmethod
     def draft(self, request: LoadRequest, refs: XeroRefs) -> Draft:
         """The record as Xero takes it (raise ``MissingReference`` for one that cannot go)."""
-        raise NotImplementedError
 
     def put_and_post(
         self,

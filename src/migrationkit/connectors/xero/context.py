@@ -16,7 +16,6 @@ handlers write; and :class:`XeroRefs` turns source references into what Xero nee
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import attrs
 
 from migrationkit.core.capabilities import Removal
 from migrationkit.core.contract import LoadResult, References, RemovalResult
-from migrationkit.core.errors import AuthError, ConfigError, MigrationKitError, RemoteAPIError
+from migrationkit.core.errors import ConfigError, MigrationKitError, RemoteAPIError
 from migrationkit.core.model import Company, DocumentLine, Record, TrackingCategory
 from migrationkit.handlers import MissingReference, idempotency_key, in_chunks
 from migrationkit.http import (
@@ -33,6 +32,7 @@ from migrationkit.http import (
     StaticToken,
     TokenProvider,
     TokenStore,
+    app_credentials,
     default_token_path,
 )
 
@@ -118,13 +118,9 @@ class XeroContext:
             return StaticToken(
                 options.access_token, system="Xero", login_hint="run `migrationkit auth xero`"
             )
-        client_id = options.client_id or os.environ.get("XERO_CLIENT_ID")
-        client_secret = options.client_secret or os.environ.get("XERO_CLIENT_SECRET")
-        if not client_id or not client_secret:
-            raise AuthError(
-                "Xero needs client_id and client_secret (options, or XERO_CLIENT_ID and "
-                "XERO_CLIENT_SECRET) and a login: run `migrationkit auth xero`"
-            )
+        client_id, client_secret = app_credentials(
+            "Xero", "XERO", options.client_id, options.client_secret
+        )
         store = Path(options.token_store) if options.token_store else default_token_path("xero")
         return OAuth2Session(
             token_url=options.token_url,

@@ -18,8 +18,14 @@ import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
-from migrationkit.core.errors import ConfigError
-from migrationkit.http import OAuth2Session, TokenSet, TokenStore, default_token_path, login
+from migrationkit.http import (
+    OAuth2Session,
+    TokenSet,
+    TokenStore,
+    app_credentials,
+    default_token_path,
+    login,
+)
 
 __all__ = [
     "ACCESS_LIFETIME",
@@ -27,7 +33,6 @@ __all__ = [
     "LOGIN_HINT",
     "MIN_TOKEN_AGE",
     "authorize_url",
-    "credentials",
     "log_in",
     "oauth_session",
     "token_url",
@@ -51,18 +56,6 @@ def authorize_url(base_url: str) -> str:
     return base_url.rstrip("/") + "/api/oauth2/auth"
 
 
-def credentials(client_id: str | None, client_secret: str | None) -> tuple[str, str]:
-    """The app's client id and secret, from the options or ``EXACT_CLIENT_ID``/``_SECRET``."""
-    found_id = client_id or os.environ.get("EXACT_CLIENT_ID")
-    found_secret = client_secret or os.environ.get("EXACT_CLIENT_SECRET")
-    if not found_id or not found_secret:
-        raise ConfigError(
-            "Exact Online needs the app's client_id and client_secret (options, or the "
-            "EXACT_CLIENT_ID and EXACT_CLIENT_SECRET environment variables), or an access_token"
-        )
-    return found_id, found_secret
-
-
 def oauth_session(
     client_id: str | None,
     client_secret: str | None,
@@ -70,7 +63,7 @@ def oauth_session(
     token_store: str | os.PathLike[str] | None = None,
 ) -> OAuth2Session:
     """The token source for API calls: renewed at 570 s under the store's lock, rationed."""
-    found_id, found_secret = credentials(client_id, client_secret)
+    found_id, found_secret = app_credentials("Exact Online", "EXACT", client_id, client_secret)
     path = Path(token_store) if token_store else default_token_path(CONNECTOR)
     return OAuth2Session(
         token_url=token_url(base_url),

@@ -10,7 +10,6 @@ stopped.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -25,10 +24,11 @@ from migrationkit.core.contract import (
 )
 from migrationkit.core.model import Record
 from migrationkit.handlers import Handler
+from migrationkit.http import ApiClient
 
 from .client import ErrorBudgetSpent, ExactClient, Reply
 from .division import Division
-from .mapping import Ref, Written
+from .mapping import Written
 from .options import ExactOptions
 from .sync import ChangeFeed
 
@@ -93,13 +93,9 @@ class ExactHandler(Handler[Context]):
         except ErrorBudgetSpent as exc:
             return LoadResult.failed("ERROR_BUDGET", str(exc))
 
-    def backoff(self, attempt: int) -> None:
-        api = self.client.api
-        api.sleep(api.backoff * 2**attempt)
-
-    def resolver(self, refs: References) -> Ref:
-        """``ref(entity, key)`` for the mapping (:class:`MissingReference` if absent)."""
-        return functools.partial(self.resolve, refs)
+    @property
+    def api(self) -> ApiClient:
+        return self.client.api
 
     # -- writes ------------------------------------------------------------------------------------
 

@@ -127,11 +127,8 @@ class BankHandler(EntryReader):
 
     def find_stamped(self, journal: str, date: dt.date, tag: str) -> str | None:
         endpoint = self.endpoint(journal)
-        where = f"Date eq {wire.datetime_literal(date)}"
-        for row in self.client.rows(endpoint.line_path, ("EntryID", "Notes"), filter=where):
-            if mapping.read_notes(row.get("Notes"))[0] == tag:
-                return mapping.entry_key(endpoint.prefix, str(row["EntryID"]))
-        return None
+        found = self.stamped_entry(endpoint, date, tag)
+        return mapping.entry_key(endpoint.prefix, found) if found else None
 
     def remove(self, request: RemovalRequest) -> RemovalResult:
         result = RemovalResult(removed=True)

@@ -207,6 +207,14 @@ class EntryReader(ExactHandler):
                 endpoint.path, endpoint.select, filter=where, expand=endpoint.lines
             )
 
+    def stamped_entry(self, endpoint: Endpoint, date: dt.date, tag: str) -> str | None:
+        """The ``EntryID`` of ``date`` whose first notes carry ``tag``: a create that landed."""
+        where = f"Date eq {wire.datetime_literal(date)}"
+        for row in self.client.rows(endpoint.line_path, ("EntryID", "Notes"), filter=where):
+            if mapping.read_notes(row.get("Notes"))[0] == tag:
+                return str(row["EntryID"])
+        return None
+
     def opening_entry(self, row: Mapping[str, Any], endpoint: Endpoint) -> bool:
         """Whether a sales or purchase entry is an open item (all lines on the opening account)."""
         opening = self.division.gl_accounts.get(self.ctx.options.opening_account.strip())
@@ -525,12 +533,8 @@ class OpeningBalanceHandler(EntryReader):
         gl_id = self.resolve(refs, "ledger_accounts", record.account)
         if self._control(gl_id):
             return f"control:{gl_id}"
-        tag = mapping.stamp(request.idempotency_key)
-        where = f"Date eq {wire.datetime_literal(record.as_of)}"
-        for row in self.client.rows(GENERAL.line_path, ("EntryID", "Notes"), filter=where):
-            if mapping.read_notes(row.get("Notes"))[0] == tag:
-                return mapping.entry_key("opening", str(row["EntryID"]))
-        return None
+        found = self.stamped_entry(GENERAL, record.as_of, mapping.stamp(request.idempotency_key))
+        return mapping.entry_key("opening", found) if found else None
 
     def remove(self, request: RemovalRequest) -> RemovalResult:
         prefix, key = split(request.target_id)

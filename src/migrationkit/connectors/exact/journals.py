@@ -23,7 +23,7 @@ from migrationkit.core.contract import (
 )
 from migrationkit.core.model import ControlRole, LedgerAccount, ManualJournal, Record
 
-from . import mapping, wire
+from . import mapping
 from .base import text
 from .documents import GENERAL, EntryReader
 
@@ -82,12 +82,8 @@ class ManualJournalHandler(EntryReader):
     def find(self, request: LoadRequest, refs: References) -> str | None:
         record = request.record
         assert isinstance(record, ManualJournal)
-        tag = mapping.stamp(request.idempotency_key)
-        where = f"Date eq {wire.datetime_literal(record.date)}"
-        for row in self.client.rows(GENERAL.line_path, ("EntryID", "Notes"), filter=where):
-            if mapping.read_notes(row.get("Notes"))[0] == tag:
-                return mapping.entry_key("general", str(row["EntryID"]))
-        return None
+        found = self.stamped_entry(GENERAL, record.date, mapping.stamp(request.idempotency_key))
+        return mapping.entry_key("general", found) if found else None
 
     def remove(self, request: RemovalRequest) -> RemovalResult:
         return self.remove_entry(request.target_id)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exact_support import open_connector, sandbox
 
+from connectors.exact.exact_support import open_connector, sandbox
 from migrationkit import Connector
 from migrationkit.testing import SandboxServer
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate

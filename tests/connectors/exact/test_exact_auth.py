@@ -19,8 +19,8 @@ import attrs
 import pytest
 import requests
 from click.testing import CliRunner
-from exact_support import connector_options, sandbox
 
+from connectors.exact.exact_support import connector_options, sandbox
 from migrationkit import (
     AuthError,
     ConfigError,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from exact_support import held
 
+from connectors.exact.exact_support import held
 from migrationkit import (
     Connector,
     CreditNote,

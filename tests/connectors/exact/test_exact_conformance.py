@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 import pytest
-from exact_support import connector_options, sandbox
 
+from connectors.exact.exact_support import connector_options, sandbox
 from migrationkit import (
     BankAccount,
     BankAccountKind,

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import requests
-from exact_support import (
+
+from connectors.exact.exact_support import (
     FaultsAt,
     assert_exactly_once,
     connector_options,
     open_connector,
     sandbox,
 )
-
 from migrationkit import (
     AuthError,
     Connector,

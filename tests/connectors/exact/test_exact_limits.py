@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import attrs
-from exact_support import FaultsAt, open_connector, sandbox
 
+from connectors.exact.exact_support import FaultsAt, open_connector, sandbox
 from migrationkit import Migration, MigrationOptions, SQLiteStateStore
 from migrationkit.testing import Fault, datasets, memory_source
 

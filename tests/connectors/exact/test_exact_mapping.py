@@ -8,8 +8,8 @@ from pathlib import Path
 
 import attrs
 import pytest
-from exact_support import open_connector, sandbox
 
+from connectors.exact.exact_support import open_connector, sandbox
 from migrationkit import (
     AccountType,
     BankAccount,

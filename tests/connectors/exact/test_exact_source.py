@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from exact_support import connector_options, sandbox
 
+from connectors.exact.exact_support import connector_options, sandbox
 from migrationkit import (
     Invoice,
     Migration,

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sage_accounting_support import SpecCheck, open_connector, sandbox
 
+from connectors.sage_accounting.sage_accounting_support import SpecCheck, open_connector, sandbox
 from migrationkit import Connector
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox, SageSandboxServer

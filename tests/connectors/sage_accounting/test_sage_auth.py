@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from sage_accounting_support import SpecCheck, authorize
 
+from connectors.sage_accounting.sage_accounting_support import SpecCheck, authorize
 from migrationkit import AuthError, PluginRegistry
 from migrationkit.connectors.sage_accounting import auth
 from migrationkit.connectors.sage_accounting.commands import auth_command

@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 import pytest
-from sage_accounting_support import SpecCheck, connector_options, sandbox
 
+from connectors.sage_accounting.sage_accounting_support import SpecCheck, connector_options, sandbox
 from migrationkit import (
     AccountType,
     BankAccount,

@@ -8,8 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from sage_accounting_support import SUBSET
-
+from connectors.sage_accounting.sage_accounting_support import SUBSET
 from migrationkit.connectors.sage_accounting.plugin import CAPABILITIES
 from migrationkit.connectors.sage_accounting.taxes import DEFAULT_TAX_CODE_MAP
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-from sage_accounting_support import (
+
+from connectors.sage_accounting.sage_accounting_support import (
     FaultsAt,
     SpecCheck,
     assert_exactly_once,
@@ -23,7 +24,6 @@ from sage_accounting_support import (
     open_connector,
     sandbox,
 )
-
 from factories import company
 from fakes import MemorySource, source_connector
 from migrationkit import (

@@ -7,8 +7,7 @@ import time
 from decimal import Decimal as D
 from pathlib import Path
 
-from sage_accounting_support import SpecCheck
-
+from connectors.sage_accounting.sage_accounting_support import SpecCheck
 from factories import company
 from fakes import MemorySource, MemoryTarget, connect, source_connector
 from migrationkit import (

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from sage_accounting_support import SpecCheck
-
+from connectors.sage_accounting.sage_accounting_support import SpecCheck
 from connectors.xero.xero_spec import SpecObserver
 from migrationkit import (
     Connector,

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from twinfield_support import EnvelopeCheck, open_connector, sandbox
 
+from connectors.twinfield.twinfield_support import EnvelopeCheck, open_connector, sandbox
 from migrationkit import Connector
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 from migrationkit.testing.sandboxes.server import SandboxServer

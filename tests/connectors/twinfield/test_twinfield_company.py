@@ -10,8 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from twinfield_support import held
-
+from connectors.twinfield.twinfield_support import held
 from migrationkit import (
     ENTITY_ORDER,
     Connector,

@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 import pytest
-from twinfield_support import EnvelopeCheck, connector_options, sandbox
 
+from connectors.twinfield.twinfield_support import EnvelopeCheck, connector_options, sandbox
 from migrationkit import (
     AccountType,
     Address,

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-from twinfield_support import (
+
+from connectors.twinfield.twinfield_support import (
     EnvelopeCheck,
     FaultsAt,
     assert_exactly_once,
@@ -26,7 +27,6 @@ from twinfield_support import (
     open_connector,
     sandbox,
 )
-
 from factories import company, sales_invoice
 from fakes import MemorySource, source_connector
 from migrationkit import (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from twinfield_support import WSDL, EnvelopeCheck, open_connector, sandbox
 
+from connectors.twinfield.twinfield_support import WSDL, EnvelopeCheck, open_connector, sandbox
 from migrationkit import Contact, Invoice, Migration, MigrationOptions, SQLiteStateStore
 from migrationkit.testing import datasets
 from migrationkit.testing.memory import memory_source

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from sage_accounting_support import SpecCheck, sandbox
 
+from connectors.sage_accounting.sage_accounting_support import SpecCheck, sandbox
 from migrationkit.connectors.sage_accounting.wire import dumps, loads
 from migrationkit.testing import Fault
 from migrationkit.testing.sandboxes.sage_accounting.app import SageSandbox

@@ -19,10 +19,9 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
-import psycopg
 
 from .errors import StateError
 from .state import (
@@ -36,7 +35,10 @@ from .state import (
     RunStatus,
 )
 
-__all__ = ["PostgresStateStore", "display_url", "valid_schema"]
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresStateStore", "display_url", "lock_key", "valid_schema"]
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -113,6 +115,8 @@ def valid_schema(name: str) -> str:
 
 def display_url(url: str) -> str:
     """The database URL without its password, for messages."""
+    import psycopg  # imported when used: the command line starts without it
+
     try:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
@@ -148,10 +152,12 @@ class PostgresStateStore:
     """A state store in one schema of a PostgreSQL database (created on first use)."""
 
     def __init__(self, url: str, schema: str) -> None:
+        import psycopg
+
         self.schema = valid_schema(schema)
         self.path = f"{display_url(url)} (schema {schema})"
         try:
-            self._db = psycopg.connect(url, autocommit=True)
+            self._db: psycopg.Connection[Any] = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StateError(f"cannot open the state store {self.path}: {first}") from None

@@ -51,6 +51,7 @@ def portfolio_dir(tmp_path: Path) -> Path:
 def trouble() -> Iterator[type[Trouble]]:
     Trouble.raises = {}
     Trouble.loads = 0
+    Trouble.spools = []
     yield Trouble
     Trouble.raises = {}
 

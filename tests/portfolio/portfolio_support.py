@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -55,6 +56,8 @@ class Trouble:
 
     raises: ClassVar[dict[str, list[BaseException | Callable[[], BaseException]]]] = {}
     loads: ClassVar[int] = 0
+    spools: ClassVar[list[list[Path]]] = []
+    """What the temporary folder held at each load (where sources spool)."""
 
 
 class TroubleCsv(CsvConnector):
@@ -65,6 +68,7 @@ class TroubleCsv(CsvConnector):
         self, entity: str, requests: Sequence[LoadRequest], refs: References
     ) -> Sequence[LoadResult]:
         Trouble.loads += 1
+        Trouble.spools.append(sorted(Path(tempfile.gettempdir()).iterdir()))
         waiting = Trouble.raises.get(self.root.name)
         if waiting:
             error = waiting.pop(0)

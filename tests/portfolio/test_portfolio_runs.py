@@ -269,3 +269,18 @@ def test_an_error_file_written_elsewhere_is_written_again_from_the_state_store(
         path = Path(str(client.error_file))
         path.unlink()
         assert portfolio.errors("Far") == path and path.exists()
+
+
+def test_sources_spool_into_the_workers_folder_and_it_is_gone_afterwards(
+    portfolio_dir: Path, companies, tmp_path: Path, registry: PluginRegistry, trouble
+) -> None:
+    [source] = companies(1)
+    with Portfolio(portfolio_dir, registry=registry) as portfolio:
+        add_trouble(portfolio, "Spooler", source, tmp_path / "spooler")
+        [client] = portfolio.run("full", portfolio.select(["Spooler"]))
+        assert client.status is ClientStatus.ACTIVE
+    spool = portfolio.place.spool
+    held_then = {p for seen in trouble.spools for p in seen}
+    assert held_then and all(p.parent.parent == spool for p in held_then)
+    assert any(p.name.startswith("migrationkit-sage50-") for p in held_then)
+    assert not spool.exists() or list(spool.iterdir()) == []

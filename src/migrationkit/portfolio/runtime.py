@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -94,6 +97,8 @@ class Runtime:
         self._liveness: Liveness | None = None
         self._stop = threading.Event()
         self._recovery: threading.Thread | None = None
+        self._spool: Path | None = None
+        self._tempdir: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -123,8 +128,12 @@ class Runtime:
             raise
         Runtime._current = self
         workflows.bind(self)
-        self.place.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
         if listen:
+            # What sources spool to disk while they run goes to this worker's own folder, which
+            # the worker that takes over after a crash deletes (Liveness.forget).
+            self._spool = self.place.spool / self.executor
+            self._spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._tempdir, tempfile.tempdir = tempfile.tempdir, str(self._spool)
             self.recover_dead()
             self._recovery = threading.Thread(
                 target=self._recover_now_and_then, name="portfolio-recovery", daemon=True
@@ -144,6 +153,10 @@ class Runtime:
         if self._liveness is not None:
             self._liveness.release()
             self._liveness = None
+        if self._spool is not None:
+            tempfile.tempdir = self._tempdir
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
 
     # -- recovery ------------------------------------------------------------------------------
 

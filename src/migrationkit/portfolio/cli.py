@@ -48,6 +48,7 @@ def _where_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--database-url",
         "database_url",
+        metavar="URL",
         expose_value=False,
         callback=remember,
         help="PostgreSQL URL every worker shares (default MIGRATIONKIT_DATABASE_URL; "
@@ -215,7 +216,7 @@ class _Bars:
 
 @portfolio.command()
 @_where_options
-@click.argument("mode", type=click.Choice(MODES))
+@click.argument("mode", type=click.Choice(MODES), metavar="MODE")
 @click.argument("names", nargs=-1)
 @click.option("--all", "every", is_flag=True, help="Every client that is not hidden.")
 @click.option("--status", type=click.Choice([str(s) for s in ClientStatus]), help="By status.")
@@ -234,7 +235,10 @@ def run(
     sample: int | None,
     enqueue_only: bool,
 ) -> None:
-    """Run MODE for the clients named (or --all, or --status S), one workflow per client."""
+    """Run MODE for the clients named (or --all, or --status S), one workflow per client.
+
+    MODE is validate, demo, full, delta, remigrate, rollback or reconcile.
+    """
     quiet = bool(ctx.find_root().params.get("quiet"))
     with _opened(ctx) as found:
         clients = found.select(names, every=every, status=status)

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, NoReturn
 
 import click
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -126,25 +127,31 @@ def set_command(ctx: click.Context, name: str, paying: str | None, email: str | 
     console.print(f"{escape(client.name)}: paid by the {client.paying}, contact {client.email}.")
 
 
+def _when(moment: str | None) -> str:
+    """``2026-12-02T13:33:10+00:00`` as ``12-02 13:33`` (UTC), to keep the table narrow."""
+    return (moment or "")[5:16].replace("T", " ")
+
+
 def _table(clients: list[Client]) -> Table:
-    table = Table(show_lines=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Client", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Pays", no_wrap=True)
     table.add_column("Last run", no_wrap=True)
-    table.add_column("Moved", justify="right")
-    table.add_column("Failed", justify="right")
+    table.add_column("Moved", justify="right", no_wrap=True)
+    table.add_column("Failed", justify="right", no_wrap=True)
+    table.add_column("Until", no_wrap=True)
     table.add_column("Reconcile")
     for c in clients:
         status = str(c.status) + (f", {c.queued} queued" if c.queued else "")
-        last = f"{c.last_mode} {(c.last_finished_at or '')[:16].replace('T', ' ')}"
         table.add_row(
             escape(c.name) + (" (hidden)" if c.hidden else ""),
             escape(status),
             str(c.paying),
-            last if c.last_mode else "",
+            f"{c.last_mode} {_when(c.last_finished_at)}" if c.last_mode else "",
             "" if c.moved is None else str(c.moved),
             "" if c.failed is None else str(c.failed),
+            _when(c.waiting_until),
             escape(c.reconcile or ""),
         )
     return table

@@ -126,3 +126,15 @@ def test_run_prints_every_client_and_exits_1_when_one_failed(folder: Path, compa
         env=cli_env(), capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert Path(errors.stdout.strip()).name == "errors.csv"
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://clerk:s3cret@127.0.0.1:1/practice"
+    code, _, err = run(
+        ["portfolio", "--portfolio", str(folder), "list", "--database-url", url], capsys
+    )
+    assert code == 1 and err.count("\n") == 1
+    assert "cannot open the portfolio at postgresql://clerk@127.0.0.1:1/practice" in err
+    assert "s3cret" not in err

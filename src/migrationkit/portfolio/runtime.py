@@ -35,6 +35,7 @@ from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 from migrationkit.core.config import load_settings
 from migrationkit.core.contract import Tenancy
 from migrationkit.core.convert import structure_options
+from migrationkit.core.errors import StateError
 from migrationkit.core.plugins import PluginRegistry
 
 from . import workflows
@@ -53,6 +54,11 @@ try:
     _VERSION = importlib.metadata.version("migrationkit")
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
     _VERSION = "0"
+
+
+def _line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return " ".join(lines[0].split()) if lines else type(error).__name__
 
 
 def queue_name(tenancy: Tenancy) -> str:
@@ -116,16 +122,22 @@ class Runtime:
         }
         if self.place.distributed:
             config["dbos_system_schema"] = self.place.system_schema
-        self._liveness = Liveness(self.place, self.executor)
-        DBOS(config=config)
-        if not listen:
-            DBOS.listen_queues([])
         try:
+            self._liveness = Liveness(self.place, self.executor)
+        except Exception as exc:
+            where = self.place.describe()
+            raise StateError(f"cannot start a worker on {where}: {_line(exc)}") from None
+        try:
+            DBOS(config=config)
+            if not listen:
+                DBOS.listen_queues([])
             DBOS.launch()
-        except BaseException:
+        except Exception as exc:
             DBOS.destroy()
             self._liveness.release()
-            raise
+            raise StateError(
+                f"cannot start the engine on {self.place.describe()}: {_line(exc)}"
+            ) from None
         Runtime._current = self
         workflows.bind(self)
         if listen:

@@ -218,7 +218,7 @@ def render(results: Path) -> str:
         "## Source alone and the validator",
         "",
         "`extract` reads and maps every record of the export and loads nothing; `validate` is "
-        "`migrationkit validate`, every invariant of FORMAT.md §9.",
+        "`migrationkit validate`, every rule of docs/formats/sage50-json.md §11.",
         "",
         _simple(latest, ("extract", "validate")),
         "",

@@ -1,7 +1,8 @@
 """The ``migrationkit`` command line: a thin layer over the library.
 
 Errors are one line and an exit code (1 for a failure, 2 for bad usage); ``--debug`` shows the
-traceback instead.
+traceback instead. A failure's line says what to do, from the error's retriable axis: run the
+same command again to resume (transient), or fix the cause first (permanent).
 """
 
 from __future__ import annotations
@@ -715,6 +716,19 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _what_to_do(error: MigrationKitError) -> str:
+    """The error's one line, ending with what to do about it (unless it says so already)."""
+    message = " ".join(str(error).split())
+    if "same command again" in message:
+        return message
+    if error.retriable and error.resume_at is not None:
+        when = f"{error.resume_at:%Y-%m-%d %H:%M} UTC"
+        return f"{message} (transient: run the same command again after {when} to resume)"
+    if error.retriable:
+        return f"{message} (transient: run the same command again to resume)"
+    return f"{message} (permanent: fix the cause, then run the same command again)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``migrationkit`` command."""
     args = sys.argv[1:] if argv is None else argv
@@ -737,7 +751,7 @@ def main(argv: list[str] | None = None) -> None:
     except MigrationKitError as exc:
         if debug:
             raise
-        _fail(" ".join(str(exc).split()), 1)
+        _fail(_what_to_do(exc), 1)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to resume", 130)
     except OSError as exc:

@@ -42,3 +42,44 @@ def test_trial_balance_and_contact_balances() -> None:
     # ACME: invoices 11,13,15 (121.2+123.6+126) - credit 12 + refund 12
     assert balances["customer:ACME"].amount == D("370.80")
     assert tb["1100"] == D("247.20") + D("370.80")
+
+
+def test_a_contact_paid_in_another_currency_owes_the_sum_in_base_currency() -> None:
+    """Invoiced in euros, paid through a sterling bank: both count towards the base balance."""
+    import datetime as dt
+
+    from migrationkit import (
+        AccountType,
+        BankAccount,
+        ControlRole,
+        DocumentKind,
+        DocumentLine,
+        Invoice,
+        LedgerAccount,
+        Payment,
+        PaymentKind,
+    )
+
+    day = dt.date(2024, 5, 1)
+    line = DocumentLine(
+        account="4000", net=D("117"), tax=D("0"), base_net=D("100"), base_tax=D("0")
+    )
+    ledger = Ledger().add_all(
+        [
+            LedgerAccount(
+                key="1100", code="1100", name="Debtors", type=AccountType.CURRENT_ASSET,
+                control_role=ControlRole.RECEIVABLES,
+            ),
+            BankAccount(key="1200", name="Bank", account="1200"),
+            Invoice(
+                key="I1", kind=DocumentKind.SALES, contact="C", date=day, currency="EUR",
+                exchange_rate=D("1.17"), lines=(line,),
+            ),
+            Payment(
+                key="P1", kind=PaymentKind.CUSTOMER_RECEIPT, contact="C", bank_account="1200",
+                date=day, currency="GBP", amount=D("60"), base_amount=D("60"),
+            ),
+        ]
+    )  # fmt: skip
+    assert ledger.contact_base_balances() == {"C": D("40")}
+    assert ledger.trial_balance()["1100"] == D("40")

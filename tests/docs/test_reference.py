@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_the_public_api_is_exactly_all() -> None:
         assert hasattr(migrationkit, name), name
 
 
-CONNECTOR_PAGES = ("csv", "sage50-json", "jsonl", "xero", "sage-accounting")
+CONNECTOR_PAGES = ("csv", "sage50-json", "jsonl", "xero", "sage-accounting", "twinfield")
 
 
 def _hook() -> ModuleType:
@@ -61,10 +62,24 @@ def test_every_connector_page_carries_its_generated_tables(name: str) -> None:
     assert f"<!-- options: {name} -->" in page
 
 
+def _registry_with_the_example_plugin(monkeypatch: pytest.MonkeyPatch) -> PluginRegistry:
+    """The installed connectors, plus the example plugin from its folder when not installed."""
+    registry = PluginRegistry()
+    if "jsonl" not in registry.connectors:
+        monkeypatch.syspath_prepend(str(DOCS.parent / "plugins" / "migrationkit-jsonl" / "src"))
+        registry.register(importlib.import_module("migrationkit_jsonl.plugin"), name="jsonl")
+    return registry
+
+
 @pytest.mark.parametrize("name", CONNECTOR_PAGES)
-def test_the_generated_option_table_has_a_row_per_option(name: str) -> None:
-    rendered = _hook().on_page_markdown(f"<!-- options: {name} -->")
-    options = PluginRegistry().info(name).option_help()
+def test_the_generated_option_table_has_a_row_per_option(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = _registry_with_the_example_plugin(monkeypatch)
+    hook = _hook()
+    hook._REGISTRY = registry
+    rendered = hook.on_page_markdown(f"<!-- options: {name} -->")
+    options = registry.info(name).option_help()
     rows = [line for line in rendered.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == list(options)
     assert all(help_ and help_ in rendered for help_ in options.values())

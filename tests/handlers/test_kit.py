@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +15,7 @@ from migrationkit import (
     Contact,
     LoadRequest,
     LoadResult,
+    MappingError,
     Operation,
     PluginRegistry,
     Removal,
@@ -20,13 +24,17 @@ from migrationkit import (
 )
 from migrationkit.core.capabilities import EntityCapabilities
 from migrationkit.handlers import (
+    Assembly,
     BatchHandler,
     Entity,
     EntityTable,
     Handler,
     HandlerConnector,
     Prepared,
+    Unsendable,
     Update,
+    idempotency_key,
+    in_chunks,
 )
 from migrationkit.http import ConnectionLost
 
@@ -258,8 +266,127 @@ def test_a_connector_must_handle_every_entity_of_its_table() -> None:
         Wider(Target(), [ContactHandler])
 
 
-def test_the_built_in_api_connectors_declare_exactly_their_tables() -> None:
-    from migrationkit.connectors.sage_accounting.entities import TABLE
+@pytest.mark.parametrize("name", ["sage-accounting", "xero"])
+def test_the_built_in_api_connectors_declare_exactly_their_tables(name: str) -> None:
+    module = importlib.import_module(f"migrationkit.connectors.{name.replace('-', '_')}.entities")
+    info = PluginRegistry().info(name)
+    assert dict(info.capabilities) == dict(module.TABLE.capabilities())
 
-    info = PluginRegistry().info("sage-accounting")
-    assert dict(info.capabilities) == dict(TABLE.capabilities())
+
+# -- a record the handler finds it cannot send -------------------------------------------------
+
+
+class Picky(BatchContacts):
+    def payload(self, request: LoadRequest, refs: Any) -> dict[str, str]:
+        if request.record.key == "foreign":
+            raise Unsendable("FOREIGN_BANK", "known only in base currency")
+        if request.record.key == "odd":
+            raise MappingError("Xero has no place for it")
+        return super().payload(request, refs)
+
+
+def test_a_record_the_handler_cannot_send_fails_with_its_own_reason() -> None:
+    target = Target()
+    results = Picky(target, CONTACTS).load(
+        [_request("foreign"), _request("odd"), _request("a")], Refs()
+    )
+    assert [(r.reason, r.message) for r in results[:2]] == [
+        ("FOREIGN_BANK", "known only in base currency"),
+        ("NOT_EXPRESSIBLE", "Xero has no place for it"),
+    ]
+    assert results[2].ok and target.calls == ["send 1"]
+
+
+def test_a_check_that_finds_an_unsendable_record_names_its_reason() -> None:
+    class Checked(ContactHandler):
+        def check(self, record: Any, refs: Any) -> list[Any]:
+            raise Unsendable("FOREIGN_BANK", "known only in base currency")
+
+    connector = FakeConnector(Target(), [Checked])
+    [problem] = connector.migrationkit_check_record("contacts", _request("1").record, Refs())
+    assert (problem.code, problem.message) == ("FOREIGN_BANK", "known only in base currency")
+
+
+# -- batches over several requests, and their keys ---------------------------------------------
+
+
+def test_chunks_go_several_at_once_and_answers_come_back_in_element_order() -> None:
+    started: list[int] = []
+    all_in_flight = threading.Event()
+
+    def send(chunk: Sequence[int]) -> list[str]:
+        started.append(chunk[0])
+        if len(started) == 3:
+            all_in_flight.set()
+        if chunk[0] == 0:
+            # The first chunk answers only once all three are in flight, so it answers last.
+            assert all_in_flight.wait(5)
+        return [f"answer {n}" for n in chunk]
+
+    answers = in_chunks(list(range(7)), 3, send, in_flight=3)
+    assert answers == [f"answer {n}" for n in range(7)]
+    assert sorted(started) == [0, 3, 6]
+
+
+def test_a_chunk_answered_with_too_few_results_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="a chunk of 2 elements got 1 answers"):
+        in_chunks([1, 2, 3], 2, lambda chunk: chunk[:1])
+    assert in_chunks([], 50, lambda chunk: pytest.fail("nothing to send")) == []
+
+
+def test_an_idempotency_key_is_the_same_for_the_same_write_only() -> None:
+    key = idempotency_key("tenant", "invoices", "PUT", keys=["a", "b"])
+    material = b"tenant:invoices:PUT:a|b"
+    assert key == "mk-" + hashlib.sha256(material).hexdigest()[:60]
+    assert key == idempotency_key("tenant", "invoices", "PUT", keys=iter(["a", "b"]))
+    others = {
+        idempotency_key("tenant", "invoices", "POST", keys=["a", "b"]),
+        idempotency_key("tenant", "invoices", "PUT", keys=["b", "a"]),
+        idempotency_key("other", "invoices", "PUT", keys=["a", "b"]),
+    }
+    assert key not in others and len(others) == 3
+    assert len(key) <= 128
+
+
+# -- a record made of several target records ---------------------------------------------------
+
+
+def _part(target: Target, part_id: str, keep: bool = False) -> Any:
+    def take_back() -> RemovalResult:
+        target.calls.append(f"take back {part_id}")
+        if keep:
+            return RemovalResult(removed=False, reason="IN_USE", message="it is paid")
+        return RemovalResult(removed=True, action=Removal.VOID)
+
+    return take_back
+
+
+def test_an_assembly_that_lands_whole_names_every_part() -> None:
+    target = Target()
+    assembly = Assembly()
+    assembly.add("INV", _part(target, "INV"))
+    assembly.add("bt:BT", _part(target, "bt:BT"))
+    assert assembly.target_id == "INV+bt:BT" and target.calls == []
+
+
+def test_an_assembly_that_fails_takes_back_what_landed_newest_first() -> None:
+    target = Target()
+    assembly = Assembly()
+    for part in ("J", "bt:1", "inv:2"):
+        assembly.add(part, _part(target, part))
+    failed = assembly.fail(LoadResult.failed("ROUTING_REFUSED", "Xero: no"))
+    assert (failed.reason, failed.message) == ("ROUTING_REFUSED", "Xero: no")
+    assert target.calls == ["take back inv:2", "take back bt:1", "take back J"]
+    assert assembly.ids == []
+
+
+def test_an_assembly_stops_at_a_part_the_target_keeps_and_says_so() -> None:
+    target = Target()
+    assembly = Assembly()
+    assembly.add("INV", _part(target, "INV"))
+    assembly.add("BT", _part(target, "BT", keep=True))
+    failed = assembly.fail(LoadResult.failed("REFUSED", "Xero: no"))
+    assert target.calls == ["take back BT"], "what came before the kept part stays whole"
+    assert failed.message == (
+        "Xero: no; BT stays on the target, which would not take it back: it is paid"
+    )

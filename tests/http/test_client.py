@@ -92,3 +92,13 @@ def test_a_broken_connection_is_retried_only_when_safe() -> None:
     responses.post(f"{URL}/create2", json={"id": 1})
     answer = client().request("POST", "create2", json={}, headers={"Idempotency-Key": "k"})
     assert answer.json() == {"id": 1}
+
+
+@responses.activate
+def test_retry_after_is_divided_by_the_time_scale_of_a_sandbox() -> None:
+    """A sandbox running 1000 times faster says ``Retry-After: 7`` in the API's own seconds."""
+    responses.get(f"{URL}/things", status=429, headers={"Retry-After": "7"})
+    responses.get(f"{URL}/things", json={"ok": True})
+    api = client(time_scale=1000.0)
+    assert api.request("GET", "things").json() == {"ok": True}
+    assert len(WAITS) == 1 and WAITS[0] == pytest.approx(0.007)

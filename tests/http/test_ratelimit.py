@@ -72,3 +72,19 @@ def test_calls_counted_from_server_headers_expire_in_time_order() -> None:
         pass
     # Our own five calls from t=0 leave the window at t=60; the next call waits only until then.
     assert clock.now == pytest.approx(60.0)
+
+
+def test_weighted_calls_count_their_cost_against_the_window() -> None:
+    """Twinfield weighs calls in credits: a write costs 3, a query 1, 1,000 a minute."""
+    clock = FakeClock()
+    limiter = RateLimiter(Limits(per_minute=10), clock=clock, sleep=clock.sleep)
+    stamps = []
+    for cost in (3, 3, 3, 1, 3, 1):
+        with limiter.slot(cost):
+            stamps.append(clock.now)
+    # 3+3+3+1 fill the first window; the next write waits until the first one's credits expire.
+    assert stamps[:4] == [0.0, 0.0, 0.0, 0.0]
+    assert stamps[4] == pytest.approx(60.0)
+    assert stamps[5] == pytest.approx(60.0)
+    with limiter.slot(50):  # dearer than a whole window: waits for the window, then goes
+        assert clock.now >= 60.0

@@ -31,7 +31,7 @@ from .contract import (
     Rejected,
     RunContext,
 )
-from .errors import CapabilityError, Interrupted, MigrationKitError
+from .errors import CapabilityError, Interrupted, MigrationKitError, is_retriable
 from .findings import Finding
 from .fingerprint import fingerprint
 from .model import ENTITY_ORDER, Record, Reference
@@ -405,6 +405,7 @@ class Migration(Removals):
             ),
             notes=notes,
             error=describe_error(error),
+            error_retriable=None if error is None else is_retriable(error),
         )
 
     # -- load modes ----------------------------------------------------------------------------

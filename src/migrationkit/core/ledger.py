@@ -187,6 +187,17 @@ class Ledger:
             if amount or base
         }
 
+    def contact_base_balances(self) -> dict[str, Decimal]:
+        """Balance per contact key in base currency, over every currency the contact used.
+
+        A contact invoiced in euros and paid through a sterling bank has items in two
+        currencies; what it owes in base currency is the sum of both.
+        """
+        totals: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for (contact, _currency), (_amount, base) in sorted(self._contacts.items()):
+            totals[contact] += base
+        return {contact: value for contact, value in totals.items() if value}
+
     def _add_contact(self, record: Record) -> None:
         effect = contact_effect(record)
         if effect is not None:

@@ -307,15 +307,13 @@ def _compare(
                     explanations=tuple(missing_accounts.get(account, ())),
                 )
             )
-    source_contacts = source.ledger.contact_balances()
-    target_contacts = target.ledger.contact_balances()
+    source_contacts = source.ledger.contact_base_balances()
+    target_contacts = target.ledger.contact_base_balances()
     for contact in sorted(set(source_contacts) | set(target_contacts)):
         kind = source.kinds.get(contact) or target.kinds.get(contact) or "receivables"
         name = source.contact_names.get(contact) or target.contact_names.get(contact) or contact
-        left_balance = source_contacts.get(contact)
-        right_balance = target_contacts.get(contact)
-        left = left_balance.base_amount if left_balance else _ZERO
-        right = right_balance.base_amount if right_balance else _ZERO
+        left = source_contacts.get(contact, _ZERO)
+        right = target_contacts.get(contact, _ZERO)
         balances.append(Balance(kind=kind, key=contact, name=name, source=left, target=right))
         if left != right:
             differences.append(

@@ -181,6 +181,9 @@ class RunReport:
     problems: list[OutcomeRow]
     notes: list[str] = attrs.field(factory=list)
     error: str | None = None
+    error_retriable: bool | None = None
+    """Whether the error that stopped the run is transient (running again resumes it) or
+    permanent (its cause must be fixed first); None when nothing stopped the run."""
     reconciliation: Reconciliation | None = None
 
     def totals(self) -> Counts:
@@ -217,6 +220,7 @@ class RunReport:
             ],
             "notes": list(self.notes),
             "error": self.error,
+            "error_retriable": self.error_retriable,
         }
         if self.reconciliation is not None:
             data["reconciliation"] = self.reconciliation.to_dict()

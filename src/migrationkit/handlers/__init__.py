@@ -3,7 +3,9 @@
 See ``docs/contributing/connectors.md`` for the layout a connector folder follows. In short:
 ``entities.py`` holds the connector's :class:`EntityTable` (the plugin derives its capability
 flags from it), one module per family of entities holds the :class:`Handler` subclasses, and
-the connector class subclasses :class:`HandlerConnector`.
+the connector class subclasses :class:`HandlerConnector`. What batching connectors share
+(:func:`in_chunks`, :func:`idempotency_key`) and a record that becomes several target records
+(:class:`Assembly`) live here too.
 """
 
 from .base import (
@@ -11,14 +13,19 @@ from .base import (
     Handler,
     MissingReference,
     Prepared,
+    Unsendable,
+    failed_mapping,
     matched,
     may_have_landed,
     not_offered,
 )
+from .batching import idempotency_key, in_chunks
+from .composite import Assembly
 from .connector import HandlerConnector
 from .entities import Entity, EntityTable, Update
 
 __all__ = [
+    "Assembly",
     "BatchHandler",
     "Entity",
     "EntityTable",
@@ -26,7 +33,11 @@ __all__ = [
     "HandlerConnector",
     "MissingReference",
     "Prepared",
+    "Unsendable",
     "Update",
+    "failed_mapping",
+    "idempotency_key",
+    "in_chunks",
     "matched",
     "may_have_landed",
     "not_offered",

@@ -4,8 +4,9 @@ A connector has one :class:`Handler` subclass per canonical entity, grouped in m
 they move (masters, documents, payments, bank, journals). A handler says how to check, write,
 find again, take back and read one entity; the base does what is the same everywhere:
 
-- a record whose reference did not resolve fails with ``MISSING_REFERENCE`` (and one the target
-  cannot express with ``NOT_EXPRESSIBLE``) instead of being sent;
+- a record whose reference did not resolve fails with ``MISSING_REFERENCE`` (one the target
+  cannot express with ``NOT_EXPRESSIBLE``, one the handler finds it cannot take with the reason
+  of its :class:`Unsendable`) instead of being sent;
 - an update of an entity its table row marks :attr:`~.Update.REPLACE` removes the old record
   and enters the new one, and fails (nothing entered) when the old one cannot be removed;
 - a create whose answer was lost (:func:`may_have_landed`) is looked up before it is sent
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -41,7 +43,7 @@ from migrationkit.core.contract import (
 )
 from migrationkit.core.errors import MappingError, RemoteAPIError
 from migrationkit.core.model import Record
-from migrationkit.http import ConnectionLost
+from migrationkit.http import ApiClient, ConnectionLost
 
 from .entities import Entity, Update
 
@@ -50,6 +52,8 @@ __all__ = [
     "Handler",
     "MissingReference",
     "Prepared",
+    "Unsendable",
+    "failed_mapping",
     "matched",
     "may_have_landed",
     "not_offered",
@@ -64,6 +68,27 @@ LOOKUPS = 3
 class MissingReference(MappingError):
     """A record refers to one that has not loaded on the target (the engine checks first, so
     this means the reference was lost since: it is reported, never sent to fail)."""
+
+
+class Unsendable(MappingError):
+    """A record the handler finds, while building it, that the target cannot take.
+
+    It fails with ``reason`` and the message, and nothing is sent for it (a foreign bank's
+    opening balance known only in base currency, an account that is not a bank account).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def failed_mapping(error: MappingError) -> LoadResult:
+    """The failed result of a record whose payload could not be built."""
+    if isinstance(error, MissingReference):
+        return LoadResult.failed("MISSING_REFERENCE", str(error))
+    if isinstance(error, Unsendable):
+        return LoadResult.failed(error.reason, str(error))
+    return LoadResult.failed("NOT_EXPRESSIBLE", str(error))
 
 
 def may_have_landed(error: BaseException) -> bool:
@@ -166,9 +191,22 @@ class Handler(Generic[ContextT]):
             raise MissingReference(f"{entity} {key} has not loaded")
         return target
 
+    @property
+    def api(self) -> ApiClient | None:
+        """The connector's HTTP client, if it has one: backoff follows its pace and clock."""
+        return None
+
     def backoff(self, attempt: int) -> None:
-        """Wait before looking for a write whose answer was lost (connectors scale it)."""
-        time.sleep(min(30.0, 0.5 * 2**attempt))
+        """Wait before looking for a write whose answer was lost."""
+        api = self.api
+        if api is None:
+            time.sleep(min(30.0, 0.5 * 2**attempt))
+        else:
+            api.sleep(min(api.max_backoff, api.backoff * 2**attempt))
+
+    def resolver(self, refs: References) -> Callable[[str, str], str]:
+        """``ref(entity, key)`` for a mapping's builders (:class:`MissingReference` if absent)."""
+        return functools.partial(self.resolve, refs)
 
     def load(self, requests: Sequence[LoadRequest], refs: References) -> list[LoadResult]:
         """Write a batch; one result per request, in order."""
@@ -201,10 +239,8 @@ class Handler(Generic[ContextT]):
                 if not may_have_landed(exc):
                     raise
                 return self._look_then_resend(request, refs)
-        except MissingReference as exc:
-            return LoadResult.failed("MISSING_REFERENCE", str(exc))
         except MappingError as exc:
-            return LoadResult.failed("NOT_EXPRESSIBLE", str(exc))
+            return failed_mapping(exc)
 
     def _look_then_resend(self, request: LoadRequest, refs: References) -> LoadResult:
         """The target may hold the record although its answer was lost: look before resending.
@@ -269,9 +305,10 @@ class Prepared:
 class BatchHandler(Handler[ContextT], abc.ABC):
     """A handler whose records go many to a request, each element answered on its own.
 
-    A subclass builds each record's :meth:`payload` (raising :class:`MissingReference` or
-    :class:`~migrationkit.MappingError` for one that cannot go) and :meth:`send`\\ s the ready
-    ones, returning one result per element in order; the base keeps the indexes straight.
+    A subclass builds each record's :meth:`payload` (raising :class:`MissingReference`,
+    :class:`Unsendable` or :class:`~migrationkit.MappingError` for one that cannot go) and
+    :meth:`send`\\ s the ready ones, returning one result per element in order; the base keeps
+    the indexes straight (:func:`~.batching.in_chunks` spreads them over several requests).
     """
 
     @abc.abstractmethod
@@ -290,10 +327,8 @@ class BatchHandler(Handler[ContextT], abc.ABC):
         for n, request in pending:
             try:
                 ready.append(Prepared(n, request, self.payload(request, refs)))
-            except MissingReference as exc:
-                results[n] = LoadResult.failed("MISSING_REFERENCE", str(exc))
             except MappingError as exc:
-                results[n] = LoadResult.failed("NOT_EXPRESSIBLE", str(exc))
+                results[n] = failed_mapping(exc)
         if ready:
             answers = self.send(ready, refs)
             if len(answers) != len(ready):

@@ -31,7 +31,7 @@ from migrationkit.core.errors import CapabilityError, MappingError
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import Record
 
-from .base import ContextT, Handler, not_offered
+from .base import ContextT, Handler, failed_mapping, not_offered
 from .entities import EntityTable
 
 __all__ = ["HandlerConnector"]
@@ -98,7 +98,8 @@ class HandlerConnector(Generic[ContextT]):
         try:
             return self.handler(entity).check(record, refs)
         except MappingError as exc:
-            return [Problem(code="NOT_EXPRESSIBLE", message=str(exc))]
+            failed = failed_mapping(exc)
+            return [Problem(code=failed.reason or "NOT_EXPRESSIBLE", message=str(exc))]
 
     @hookimpl
     def migrationkit_load(

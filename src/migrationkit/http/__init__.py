@@ -11,7 +11,7 @@ from .client import (
     TokenProvider,
     retry_after,
 )
-from .oauth import OAuth2Session, TokenSet, TokenStore, default_token_path, login
+from .oauth import OAuth2Session, TokenSet, TokenStore, app_credentials, default_token_path, login
 from .ratelimit import Limits, RateLimiter
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "TokenProvider",
     "TokenSet",
     "TokenStore",
+    "app_credentials",
     "default_token_path",
     "login",
     "retry_after",

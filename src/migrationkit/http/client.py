@@ -1,9 +1,12 @@
 """An HTTP client for accounting APIs: rate limits, retries from a table, token refresh.
 
-What to do with each answer is data (:data:`DEFAULT_ACTIONS`), not ``if`` chains: retry with
-backoff on 5xx and dropped connections, wait ``Retry-After`` on 429, refresh the access token
-once on 401, give up on the rest. A connector adjusts the table and tells the client how to read
-its API's rate-limit headers. Secrets never reach an error message or a log line.
+What each answer means is data (:data:`DEFAULT_ACTIONS`), not ``if`` chains: the table turns a
+status into an error on the retriable/permanent axis of :mod:`migrationkit.core.errors`, and the
+client sends again what is retriable (waiting ``Retry-After``, or backing off), refreshes the
+access token once on 401, and raises the rest. A dropped connection is retriable too, but a
+request that is not safe to repeat is never resent blindly: it raises :class:`ConnectionLost`.
+A connector adjusts the table and tells the client how to read its API's rate-limit headers.
+Secrets never reach an error message or a log line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import requests
 
 from migrationkit.core.errors import (
     AuthError,
+    ConnectionLost,
     DailyLimitReached,
     RateLimitError,
     RemoteAPIError,
@@ -43,7 +47,8 @@ log = logging.getLogger("migrationkit.http")
 
 
 class Action(enum.Enum):
-    """What the client does with a response or a failed call."""
+    """What an answer means: RETRY, RATE_LIMITED and DAILY_LIMIT are retriable errors (the
+    last only later), REFRESH_AUTH asks for a new token once, FAIL is a permanent error."""
 
     RETRY = "retry"
     RATE_LIMITED = "rate_limited"
@@ -51,6 +56,10 @@ class Action(enum.Enum):
     REFRESH_AUTH = "refresh_auth"
     FAIL = "fail"
 
+
+OUTCOME_UNKNOWN = (500, 502, 504)
+"""Answers after which a write may have landed all the same (a gateway timed out on it): a
+request that is not safe to repeat is not sent again but raised as :class:`ConnectionLost`."""
 
 DEFAULT_ACTIONS: Mapping[int, Action] = {
     401: Action.REFRESH_AUTH,
@@ -62,14 +71,6 @@ DEFAULT_ACTIONS: Mapping[int, Action] = {
     504: Action.RETRY,
 }
 """Status code to action; any other 4xx fails at once, 2xx and 3xx succeed."""
-
-
-class ConnectionLost(RemoteAPIError):
-    """The connection broke after the request was sent: the server may have acted on it.
-
-    Raised only for requests that are not safe to repeat blindly (a create without an
-    idempotency key); the caller looks the record up before sending it again.
-    """
 
 
 class TokenProvider(Protocol):
@@ -103,18 +104,24 @@ class StaticToken:
         )
 
 
-def retry_after(response: requests.Response, default: float) -> float:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+def retry_after(response: requests.Response, default: float, *, scale: float = 1.0) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date).
+
+    ``scale`` divides the server's seconds (a sandbox whose time runs faster); ``default`` is
+    taken as it is.
+    """
     value = response.headers.get("Retry-After")
     if not value:
         return default
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        if when is None:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
             return default
-        return max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    return max(seconds, 0.0) / scale
 
 
 Classifier = Callable[[requests.Response], Action | None]
@@ -127,7 +134,9 @@ class ApiClient:
 
     ``classify`` may override the table for a response (Xero's 429 that names the *day* limit);
     ``read_limits`` turns response headers into ``(minute_remaining, day_remaining)``;
-    ``observers`` see every request and response (tests check them against the API's spec).
+    ``observers`` see every request and response (tests check them against the API's spec);
+    ``time_scale`` divides the waits the server asks for (``Retry-After``), for a sandbox whose
+    time runs that many times faster (its ``rate_scale``).
     """
 
     base_url: str
@@ -141,6 +150,7 @@ class ApiClient:
     backoff: float = 0.5
     max_backoff: float = 60.0
     timeout: float = 60.0
+    time_scale: float = 1.0
     session: requests.Session = attrs.field(factory=requests.Session)
     sleep: Callable[[float], None] = time.sleep
     observers: list[Observer] = attrs.field(factory=list)
@@ -168,7 +178,7 @@ class ApiClient:
         idempotent: bool | None = None,
         expect: tuple[int, ...] = (),
     ) -> requests.Response:
-        """Send one request, retrying what the table says to retry; return the final answer.
+        """Send one request, sending again what is retriable; return the final answer.
 
         ``idempotent`` says whether a request whose connection broke may be sent again (by
         default GET, PUT, DELETE and any request carrying an ``Idempotency-Key``). ``expect``
@@ -193,51 +203,43 @@ class ApiClient:
                         f"{self.name}: the connection broke during {method} {path}; "
                         "the server may have acted on it",
                     ) from None
-                if attempt >= self.retries:
-                    raise RemoteAPIError(
-                        f"{self.name}: {method} {path} failed {attempt + 1} times: "
-                        f"{type(exc).__name__}"
-                    ) from None
-                self.sleep(self._wait(attempt))
-                attempt += 1
-                continue
-            if response.status_code < 400 or response.status_code in expect:
-                return response
-            action = (self.classify(response) if self.classify else None) or self.actions.get(
-                response.status_code, Action.FAIL
-            )
-            if action is Action.REFRESH_AUTH and self.auth and not refreshed and token:
-                self.auth.refresh(token)
-                refreshed = True
-                continue
-            if action is Action.DAILY_LIMIT:
-                wait = retry_after(response, 3600.0)
-                if self.limiter:
-                    self.limiter.pause(wait)
-                resume_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
-                raise DailyLimitReached(
-                    f"{self.name}: the daily call limit is spent; run the same command again "
-                    f"after {resume_at:%Y-%m-%d %H:%M} UTC",
-                    retry_after=wait,
-                    resume_at=resume_at,
-                    status=response.status_code,
+                error: RemoteAPIError = RemoteAPIError(
+                    f"{self.name}: {method} {path} failed {attempt + 1} times: "
+                    f"{type(exc).__name__}",
+                    retriable=True,
                 )
-            if action in (Action.RETRY, Action.RATE_LIMITED) and attempt < self.retries:
-                wait = retry_after(response, self._wait(attempt))
-                if action is Action.RATE_LIMITED and self.limiter:
-                    self.limiter.pause(wait)
-                log.info(
-                    "%s %s %s: %s, waiting %.2fs",
-                    self.name,
-                    method,
-                    path,
-                    response.status_code,
-                    wait,
+                wait = self._wait(attempt)
+            else:
+                if response.status_code < 400 or response.status_code in expect:
+                    return response
+                action = (self.classify(response) if self.classify else None) or (
+                    self.actions.get(response.status_code, Action.FAIL)
                 )
-                self.sleep(wait)
-                attempt += 1
-                continue
-            raise self._error(method, path, response, action)
+                if action is Action.REFRESH_AUTH and self.auth and not refreshed and token:
+                    self.auth.refresh(token)
+                    refreshed = True
+                    continue
+                if not idempotent and response.status_code in OUTCOME_UNKNOWN:
+                    # A gateway that timed out may have passed the write on: never resent blindly;
+                    # the caller looks the record up first.
+                    raise ConnectionLost(
+                        f"{self.name}: {method} {path} was answered {response.status_code}; "
+                        "the server may have acted on it",
+                        status=response.status_code,
+                        body=response.text[:2000],
+                    )
+                error = self._error(method, path, response, action)
+                default = 3600.0 / self.time_scale if action is Action.DAILY_LIMIT else None
+                wait = retry_after(response, default or self._wait(attempt), scale=self.time_scale)
+                if action in (Action.RATE_LIMITED, Action.DAILY_LIMIT) and self.limiter:
+                    self.limiter.pause(wait)
+            # What is sent again follows the error's axis: retriable now, within the retries.
+            if not error.retriable or error.resume_at is not None or attempt >= self.retries:
+                raise error
+            answer = error.status or type(error).__name__
+            log.info("%s %s %s: %s, waiting %.2fs", self.name, method, path, answer, wait)
+            self.sleep(wait)
+            attempt += 1
 
     def _send(
         self,
@@ -274,17 +276,29 @@ class ApiClient:
     def _error(
         self, method: str, path: str, response: requests.Response, action: Action
     ) -> RemoteAPIError:
+        """The error an answer stands for: the table's action says whether it is retriable."""
         body = response.text[:2000]
-        where = f"{self.name}: {method} {path.split('?')[0]} answered {response.status_code}"
-        if action is Action.REFRESH_AUTH or response.status_code in (401, 403):
-            return AuthError(
-                f"{where}: access was refused; log in again", status=response.status_code, body=body
+        status = response.status_code
+        where = f"{self.name}: {method} {path.split('?')[0]} answered {status}"
+        if action is Action.DAILY_LIMIT:
+            wait = retry_after(response, 3600.0 / self.time_scale, scale=self.time_scale)
+            resume_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+            return DailyLimitReached(
+                f"{self.name}: the daily call limit is spent; run the same command again "
+                f"after {resume_at:%Y-%m-%d %H:%M} UTC",
+                retry_after=wait,
+                resume_at=resume_at,
+                status=status,
+                body=body,
             )
         if action is Action.RATE_LIMITED:
             return RateLimitError(
                 f"{where}: still rate limited after {self.retries} retries",
-                retry_after=retry_after(response, 60.0),
-                status=response.status_code,
+                retry_after=retry_after(response, 60.0, scale=self.time_scale),
+                status=status,
                 body=body,
             )
-        return RemoteAPIError(f"{where}", status=response.status_code, body=body)
+        if action is Action.REFRESH_AUTH or status in (401, 403):
+            return AuthError(f"{where}: access was refused; log in again", status=status, body=body)
+        retriable = action is Action.RETRY
+        return RemoteAPIError(where, status=status, body=body, retriable=retriable)

@@ -26,9 +26,32 @@ from typing import Any
 import attrs
 import requests
 
-from migrationkit.core.errors import AuthError
+from migrationkit.core.errors import AuthError, ConfigError
 
-__all__ = ["OAuth2Session", "TokenSet", "TokenStore", "default_token_path", "login"]
+__all__ = [
+    "OAuth2Session",
+    "TokenSet",
+    "TokenStore",
+    "app_credentials",
+    "default_token_path",
+    "login",
+]
+
+
+def app_credentials(
+    system: str, env_prefix: str, client_id: str | None, client_secret: str | None
+) -> tuple[str, str]:
+    """An OAuth2 app's client id and secret: from the options, else ``{env_prefix}_CLIENT_ID``
+    and ``{env_prefix}_CLIENT_SECRET``; a :class:`ConfigError` naming both ways when missing."""
+    found_id = client_id or os.environ.get(f"{env_prefix}_CLIENT_ID")
+    found_secret = client_secret or os.environ.get(f"{env_prefix}_CLIENT_SECRET")
+    if not found_id or not found_secret:
+        raise ConfigError(
+            f"{system} needs the app's client_id and client_secret (options, or the "
+            f"{env_prefix}_CLIENT_ID and {env_prefix}_CLIENT_SECRET environment variables), or "
+            "a fixed access_token"
+        )
+    return found_id, found_secret
 
 
 def default_token_path(connector: str) -> Path:
@@ -171,7 +194,8 @@ class OAuth2Session:
             response = self.session.post(self.token_url, data=form, headers=headers, timeout=60)
         except requests.RequestException as exc:
             raise AuthError(
-                f"cannot reach the {self.name} token endpoint: {type(exc).__name__}"
+                f"cannot reach the {self.name} token endpoint: {type(exc).__name__}",
+                retriable=True,
             ) from None
         if response.status_code != 200:
             # Never echo the body: a token endpoint's answers are secrets or about secrets.

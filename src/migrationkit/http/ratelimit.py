@@ -61,38 +61,46 @@ class RateLimiter:
         self.waited = 0.0
 
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one call's place: wait for room in every window, then count the call."""
+    def slot(self, cost: int = 1) -> Iterator[None]:
+        """Hold one call's place: wait for room in every window, then count the call.
+
+        ``cost`` is what the call counts against the windows, for APIs that weigh calls
+        (Twinfield's credits: a query costs 1, a write 3).
+        """
         self._in_flight.acquire()
         try:
-            self._wait_for_room()
+            self._wait_for_room(cost)
             yield
         finally:
             self._in_flight.release()
 
-    def _wait_for_room(self) -> None:
+    def _wait_for_room(self, cost: int = 1) -> None:
+        if self.limits.per_minute is not None:
+            cost = min(cost, self.limits.per_minute)  # a call dearer than a window still goes
         while True:
             with self._lock:
                 now = self._clock()
-                delay = self._delay(now)
+                delay = self._delay(now, cost)
                 if delay <= 0:
-                    self._minute.append(now)
-                    self._day.append(now)
+                    self._minute.extend([now] * cost)
+                    self._day.extend([now] * cost)
                     self.calls += 1
                     return
             self.waited += delay
             self._sleep(delay)
 
-    def _delay(self, now: float) -> float:
+    def _delay(self, now: float, cost: int = 1) -> float:
         limits = self.limits
         delay = self._paused_until - now
         while self._minute and self._minute[0] <= now - limits.minute:
             self._minute.popleft()
         while self._day and self._day[0] <= now - limits.day:
             self._day.popleft()
-        if limits.per_minute is not None and len(self._minute) >= limits.per_minute:
-            delay = max(delay, self._minute[0] + limits.minute - now)
-        if limits.per_day is not None and len(self._day) >= limits.per_day:
+        if limits.per_minute is not None and len(self._minute) + cost > limits.per_minute:
+            # Room comes when the oldest of the calls that must expire has left the window.
+            index = min(len(self._minute), len(self._minute) + cost - limits.per_minute) - 1
+            delay = max(delay, self._minute[max(index, 0)] + limits.minute - now)
+        if limits.per_day is not None and len(self._day) + cost > limits.per_day:
             wait = self._day[0] + limits.day - now
             raise DailyLimitReached(
                 f"the daily limit of {limits.per_day} calls is spent; the run can resume in "

@@ -16,17 +16,32 @@ migrationkit is installed. To fake an HTTP API, subclass :class:`SandboxApp` and
 :class:`SandboxServer`; :class:`Faults` injects 429s, 5xx, expired tokens and dropped connections.
 """
 
-from . import datasets
-from .memory import MemorySource, memory_source
-from .sandboxes.server import (
-    Fault,
-    Faults,
-    Request,
-    Response,
-    SandboxApp,
-    SandboxServer,
-)
-from .suite import SourceSuite, TargetSuite, no_floats
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import datasets
+    from .memory import MemorySource, memory_source
+    from .sandboxes.server import Fault, Faults, Request, Response, SandboxApp, SandboxServer
+    from .suite import SourceSuite, TargetSuite, no_floats
+
+# Loaded when first used: the command line registers the sandbox commands through this package
+# on every start, and should not pay for pytest, werkzeug and the sandbox server each time.
+_WHERE = {
+    "Fault": ".sandboxes.server",
+    "Faults": ".sandboxes.server",
+    "MemorySource": ".memory",
+    "Request": ".sandboxes.server",
+    "Response": ".sandboxes.server",
+    "SandboxApp": ".sandboxes.server",
+    "SandboxServer": ".sandboxes.server",
+    "SourceSuite": ".suite",
+    "TargetSuite": ".suite",
+    "memory_source": ".memory",
+    "no_floats": ".suite",
+}
 
 __all__ = [
     "Fault",
@@ -42,3 +57,13 @@ __all__ = [
     "memory_source",
     "no_floats",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "datasets":
+        return importlib.import_module(".datasets", __name__)
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value

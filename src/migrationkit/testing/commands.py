@@ -15,6 +15,7 @@ from migrationkit.core.hookspecs import hookimpl
 
 from .generators.sage50.cli import generate_sage50
 from .sandboxes.sage_accounting.cli import sandbox_command as sage_accounting_sandbox
+from .sandboxes.twinfield.cli import sandbox_command as twinfield_sandbox
 from .sandboxes.xero.cli import sandbox_command as xero_sandbox
 
 __all__ = ["migrationkit_register_commands"]
@@ -24,4 +25,5 @@ __all__ = ["migrationkit_register_commands"]
 def migrationkit_register_commands(register: Callable[[str, click.Command], None]) -> None:
     register("sandbox", xero_sandbox)
     register("sandbox", sage_accounting_sandbox)
+    register("sandbox", twinfield_sandbox)
     register("generate", generate_sage50)

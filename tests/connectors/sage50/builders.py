@@ -110,7 +110,7 @@ class _Book:
             fnet = sum(Decimal(s["foreign_net"]) for s in splits)
             header.update(foreign_net=money(fnet), foreign_tax="0.00", foreign_gross=money(fnet))
 
-    # -- typed writers: each posts what FORMAT.md §8.4 says ---------------------------------
+    # -- typed writers: each posts what docs/formats/sage50-json.md §8.4 says -------------
 
     def invoice(
         self,
@@ -464,7 +464,10 @@ def _trail(book: _Book) -> None:
 
 
 def _settle(doc: dict[str, Any]) -> None:
-    """Fill in outstanding and paid_status from the allocations (§8.8)."""
+    """Fill in outstanding and paid_status from the allocations.
+
+    The rules are those of docs/formats/sage50-json.md §10.
+    """
     opening = doc["opening_balances"]
     open_items = opening["customer_open_items"] + opening["supplier_open_items"]
     allocated: dict[int, Decimal] = defaultdict(Decimal)

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from migrationkit.connectors.sage50 import validator
+from migrationkit.connectors.sage50 import validation
+from migrationkit.connectors.sage50.validation import RULES
+from migrationkit.connectors.sage50.validation.trail import Trail
 from migrationkit.core.findings import Finding
 
 
@@ -43,7 +45,8 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., l
     """Write a document (or raw bytes) and validate it, once per checking path.
 
     The trail checker has a fast lane for typical headers and a full path for the rest; both
-    must report exactly the same findings, so every test proves that as a side effect.
+    must report exactly the same findings, so every test proves that as a side effect.  Every
+    finding must also be a registered rule, with the rule's severity.
     """
     counter = iter(range(1_000_000))
 
@@ -55,13 +58,16 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., l
             path.write_bytes(raw)
         else:
             builders.write(document, path, **dump_options)
-        fast = list(validator.validate_file(path))
-        monkeypatch.setattr(validator._Trail, "fast_lane", False)
+        fast = list(validation.validate_file(path))
+        monkeypatch.setattr(Trail, "fast_lane", False)
         try:
-            full = list(validator.validate_file(path))
+            full = list(validation.validate_file(path))
         finally:
-            monkeypatch.setattr(validator._Trail, "fast_lane", True)
+            monkeypatch.setattr(Trail, "fast_lane", True)
         assert fast == full, "the fast lane and the full path disagree"
+        for finding in fast:
+            assert finding.code in RULES, f"{finding.code} is not a registered rule"
+            assert finding.severity is RULES[finding.code].severity, finding
         return fast
 
     return run

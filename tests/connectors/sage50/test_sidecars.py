@@ -1,4 +1,6 @@
-"""The validator passes the generator's expected-findings sidecars (FORMAT.md section 10).
+"""The validator passes the generator's expected-findings sidecars.
+
+The sidecar format and what passing means are in docs/formats/sage50-json.md §12.
 
 A validator passes a sidecar when every primary code is reported at its header or pointer,
 every error code it reports is a primary code or in ``may_also_report``, and nothing else.
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from migrationkit.connectors.sage50.validator import validate_file
+from migrationkit.connectors.sage50.validation import validate_file
 from migrationkit.testing.generators.sage50 import (
     DEFECT_KINDS,
     GeneratorOptions,

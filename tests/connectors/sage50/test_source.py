@@ -21,6 +21,8 @@ from migrationkit import (
     TaxTreatment,
     fingerprint,
 )
+from migrationkit.connectors.sage50 import mapping
+from migrationkit.core.errors import MappingError
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
 
@@ -143,3 +145,16 @@ def test_amounts_stay_decimal(export: Path) -> None:
         for line in invoice.lines
         for v in (line.net, line.tax, line.base_net)
     )  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("bad", ["NaN", "1E+2", "12,50", "", 1.5, True])
+def test_an_amount_that_is_not_one_is_refused(bad: object) -> None:
+    # Amounts are read through core.money: decimal text or an exact number, nothing else.
+    with pytest.raises(MappingError, match="is not an amount"):
+        mapping.map_item({"stock_code": "MUG", "sales_price": "1.00", "purchase_price": bad})
+
+
+def test_amounts_are_text_or_exact_numbers() -> None:
+    item = mapping.map_item({"stock_code": "MUG", "sales_price": "9.2000", "purchase_price": 4})
+    assert (item.sales_price, item.purchase_price) == (Decimal("9.2000"), Decimal(4))
+    assert str(item.sales_price) == "9.2000"  # the scale is kept

@@ -1,4 +1,4 @@
-"""The sage50-json validator: one test per finding code of FORMAT.md §9, plus unreadable files.
+"""The sage50-json validator: a test per finding code (docs/formats/sage50-json.md §11).
 
 Each test starts from the valid Kestrel Joinery document (builders.py), breaks one invariant
 with the smallest change that can break it, and checks that the right code is reported at the
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from migrationkit.connectors.sage50.validator import validate_file
+from migrationkit.connectors.sage50.validation import validate_file
 from migrationkit.core.findings import Finding, Severity
 
 Validate = Callable[..., list[Finding]]
@@ -73,7 +73,7 @@ def test_the_valid_document_has_no_findings(validate: Validate, doc: dict[str, A
 
 
 def test_key_order_does_not_matter(validate: Validate, doc: dict[str, Any]) -> None:
-    # FORMAT.md does not fix the key order: the trail may come before the master data.
+    # The format does not fix the key order: the trail may come before the master data.
     trail_first = {"transactions": doc["transactions"]}
     trail_first.update((key, value) for key, value in doc.items() if key != "transactions")
     assert validate(trail_first) == []
@@ -115,7 +115,7 @@ def test_an_empty_trail_with_opening_balances_only_is_valid(
     assert validate(doc) == []
 
 
-# -- I-F1 FORMAT_UNSUPPORTED ------------------------------------------------------------------
+# -- §11.1 FORMAT_UNSUPPORTED ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_a_newer_minor_version_is_checked_as_1_0(validate: Validate, doc: dict[s
     assert findings[0].pointer == "/format_version"
 
 
-# -- I-F2 MONEY_FORMAT ----------------------------------------------------------------------
+# -- §11.2 MONEY_FORMAT ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -200,7 +200,7 @@ def test_money_format_in_master_data(
         reported(findings, "MONEY_FORMAT", pointer)
 
 
-# -- I-F3 DATE_INVALID and I-F4 DATE_OUT_OF_RANGE ----------------------------------------------
+# -- §11.2 DATE_INVALID and DATE_OUT_OF_RANGE -----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_dates_before_1980_are_out_of_range(validate: Validate, doc: dict[str, A
     reported(validate(doc), "DATE_OUT_OF_RANGE", "/opening_balances/customer_open_items/0/date", 1)
 
 
-# -- I-F5 DUPLICATE_KEY ---------------------------------------------------------------------
+# -- §11.3 DUPLICATE_KEY --------------------------------------------------------------------
 
 
 def _copy_last(section: str) -> Mutation:
@@ -285,7 +285,7 @@ def test_duplicate_key(
     assert "more than once" in findings[0].message
 
 
-# -- I-F6 DUPLICATE_HEADER_NUMBER ------------------------------------------------------------
+# -- §11.3 DUPLICATE_HEADER_NUMBER ----------------------------------------------------------
 
 
 def test_a_transaction_reusing_an_open_item_number(validate: Validate, doc: dict[str, Any]) -> None:
@@ -306,7 +306,7 @@ def test_two_transactions_with_one_number(validate: Validate, doc: dict[str, Any
     assert findings[0].details["first"] == at(doc, BP_RENT)
 
 
-# -- I-F7 HISTORY_MODE ----------------------------------------------------------------------
+# -- §11.3 HISTORY_MODE ---------------------------------------------------------------------
 
 
 def test_a_transaction_on_the_opening_date(validate: Validate, doc: dict[str, Any]) -> None:
@@ -338,7 +338,7 @@ def test_full_history_needs_opening_balances(validate: Validate, doc: dict[str, 
     reported(validate(doc), "HISTORY_MODE", "/opening_balances")
 
 
-# -- I-R1..I-R5 references ------------------------------------------------------------------
+# -- §11.4 references -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -455,7 +455,7 @@ def test_unknown_department(validate: Validate, doc: dict[str, Any]) -> None:
     assert findings[0].header_number == PI_TIMBERCO
 
 
-# -- I-C1 NOMINAL_TYPE_MISMATCH and I-C2 CONTROL_ROLE --------------------------------------------
+# -- §11.5 NOMINAL_TYPE_MISMATCH and CONTROL_ROLE -------------------------------------------
 
 
 def test_nominal_type_mismatch(validate: Validate, doc: dict[str, Any]) -> None:
@@ -489,7 +489,7 @@ def test_a_control_role_held_twice(validate: Validate, doc: dict[str, Any]) -> N
     assert finding.details["accounts"] == ["1100", "4900"]
 
 
-# -- I-H1, I-H2, I-T1..3 ----------------------------------------------------------------------
+# -- §11.6 HEADER_TOTALS, SPLIT_TOTALS, TAX_CALCULATION -------------------------------------
 
 
 def test_header_totals(validate: Validate, doc: dict[str, Any]) -> None:
@@ -523,10 +523,10 @@ def _set_tax(doc: dict[str, Any], hn: int, tax: str, code: str | None = None) ->
 @pytest.mark.parametrize(
     ("hn", "tax", "code", "expected"),
     [
-        (BR_SUNDRY, "21.00", None, "20.00"),  # I-T1: 20% of 100.00 is 20.00
+        (BR_SUNDRY, "21.00", None, "20.00"),  # 20% of 100.00 is 20.00
         (BR_SUNDRY, "20.01", None, None),  # within 0.01: fine
-        (BP_RENT, "5.00", None, "0.00"),  # I-T2: T2 is a 0% code
-        (PI_PENNINE, "40.00", "T20", "0.00"),  # I-T3: T20 is a reverse-charge code
+        (BP_RENT, "5.00", None, "0.00"),  # T2 is a 0% code
+        (PI_PENNINE, "40.00", "T20", "0.00"),  # T20 is a reverse-charge code
     ],
     ids=["wrong-vat", "one-penny-is-allowed", "zero-rate", "reverse-charge"],
 )
@@ -558,7 +558,7 @@ def test_foreign_vat_is_checked_in_the_foreign_currency(
     reported(validate(doc), "TAX_CALCULATION", at(doc, SI_EUR) + "/splits/0/foreign_tax", SI_EUR)
 
 
-# -- I-Y1 TYPE_RULE -------------------------------------------------------------------------
+# -- §11.6 TYPE_RULE ------------------------------------------------------------------------
 
 
 def _journal_group(d: dict[str, Any], group: int) -> None:
@@ -622,7 +622,7 @@ def test_negative_gross_breaks_a_type_rule(validate: Validate, doc: dict[str, An
     reported(validate(doc), "TYPE_RULE", at(doc, BR_SUNDRY) + "/gross", BR_SUNDRY)
 
 
-# -- I-X1 CURRENCY --------------------------------------------------------------------------
+# -- §11.6 CURRENCY -------------------------------------------------------------------------
 
 
 def test_a_gbp_header_with_a_rate(validate: Validate, doc: dict[str, Any]) -> None:
@@ -659,7 +659,7 @@ def test_a_journal_in_euro(validate: Validate, doc: dict[str, Any]) -> None:
     reported(validate(doc), "CURRENCY", at(doc, JD_TRANSFER) + "/currency", JD_TRANSFER)
 
 
-# -- I-B1..I-B4, I-L1 -------------------------------------------------------------------------
+# -- §11.7 double entry and balances --------------------------------------------------------
 
 
 def test_journal_unbalanced_and_so_the_trail(validate: Validate, doc: dict[str, Any]) -> None:
@@ -723,7 +723,7 @@ def test_opening_ledger_mismatch_for_suppliers(validate: Validate, doc: dict[str
     reported(validate(doc), "OPENING_LEDGER_MISMATCH", "/opening_balances/trial_balance/3")
 
 
-# -- I-A1..I-A3, I-L3 allocations and outstanding ----------------------------------------------
+# -- §11.8 allocations and outstanding ------------------------------------------------------
 
 
 def _retarget(hn: int, amount: str | None = None) -> Mutation:
@@ -827,7 +827,7 @@ def test_a_foreign_account_balance_is_in_its_currency(
     assert validate(doc) == []
 
 
-# -- warnings -------------------------------------------------------------------------------
+# -- §11.9 warnings -------------------------------------------------------------------------
 
 
 def test_ledger_control_mismatch_is_a_warning(validate: Validate, doc: dict[str, Any]) -> None:
@@ -920,6 +920,21 @@ def test_a_missing_key_names_the_key(validate: Validate, doc: dict[str, Any]) ->
     assert codes(findings) == ["SCHEMA_VIOLATION"]
     assert findings[0].details == {"missing_key": "reference"}
     assert findings[0].header_number == BP_RENT
+
+
+def test_missing_keys_are_reported_in_a_fixed_order(
+    validate: Validate, doc: dict[str, Any]
+) -> None:
+    # Found by a set difference, whose order changes from one run to the next unless sorted.
+    for key in ("vat_scheme", "name", "sage50_version", "base_currency"):
+        del doc["company"][key]
+    findings = [f for f in validate(doc) if f.pointer == "/company"]
+    assert [f.details["missing_key"] for f in findings] == [
+        "base_currency",
+        "name",
+        "sage50_version",
+        "vat_scheme",
+    ]
 
 
 def test_a_key_after_the_trail(validate: Validate, doc: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +151,26 @@ def test_base_amounts_are_converted_at_the_rate_to_the_cent() -> None:
     assert m.base_amount(D("100.00"), D(1)) == D("100.00")
     assert m.bank_account_number("1200", "60-16-13", "31926819", None) == "60161331926819"
     assert m.bank_account_number("1230", None, None, None) == "1230"
+
+
+def test_amounts_are_rounded_and_read_only_through_core_money() -> None:
+    """No Xero module rounds or parses an amount its own way (migrationkit.core.money does)."""
+    folder = Path(m.__file__).parent
+    own_decimal = re.compile(r"Decimal\((?![\"\d])")
+    for path in sorted(folder.glob("*.py")):
+        text = path.read_text("utf-8")
+        assert ".quantize(" not in text and "ROUND_" not in text, path.name
+        assert not own_decimal.search(text), path.name
+
+
+def test_a_base_amount_is_rounded_half_away_from_zero_to_the_cent() -> None:
+    assert m.base_amount(D("0.05"), D("2")) == D("0.03")
+    assert m.base_amount(D("-0.05"), D("2")) == D("-0.03")
+    assert m.base_amount(D("10.00"), None) == D("10.00")
+    assert m.has_cents_only(D("1.10")) and not m.has_cents_only(D("1.105"))
+
+
+def test_amounts_written_as_json_integers_are_read_as_decimal() -> None:
+    body = wire.loads(b'{"Total": 12, "Page": 2, "UnitAmount": 1E-05}')
+    assert body == {"Total": D(12), "Page": 2, "UnitAmount": D("0.00001")}
+    assert isinstance(body["Total"], D) and isinstance(body["Page"], int)

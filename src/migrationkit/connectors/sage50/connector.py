@@ -16,7 +16,6 @@ import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from migrationkit.core.errors import ConfigError, MappingError, SourceError
 from migrationkit.core.findings import Finding
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import Record
+from migrationkit.core.money import as_decimal
 
 from . import mapping, spool
 from .options import Sage50Options
@@ -140,7 +140,7 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_validate(self) -> Iterator[Finding]:
-        from .validator import validate_file
+        from .validation import validate_file
 
         return validate_file(self.path)
 
@@ -567,9 +567,9 @@ class _Stage:
         banks: str,
     ) -> Iterator[DeferredRecord]:
         try:
-            legs = [(r[5], r[6], Decimal(r[7]), r[8]) for r in rows]
+            legs = [(r[5], r[6], as_decimal(r[7]), r[8]) for r in rows]
             is_transfer = mapping.transfer_legs(legs, bank_codes) is not None
-        except (TypeError, ArithmeticError):
+        except (TypeError, ValueError, ArithmeticError):
             is_transfer = False  # unreadable facts: the full mapping will say what is wrong
         if ("bank_transfers" if is_transfer else "manual_journals") != entity:
             return

@@ -54,6 +54,7 @@ from migrationkit.core.model import (
     TrackingCategory,
     TrackingOption,
 )
+from migrationkit.core.money import MoneyFormatError, as_decimal
 
 __all__ = [
     "DEPARTMENTS",
@@ -170,16 +171,11 @@ _OPEN_ITEM_KINDS = {
 
 
 def _money(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            raise MappingError(f"{value!r} is not an amount") from None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    raise MappingError(f"{value!r} is not an amount")
+    """An amount, rate or percentage of the export as Decimal, through core.money."""
+    try:
+        return as_decimal(value)
+    except (MoneyFormatError, TypeError):
+        raise MappingError(f"{value!r} is not an amount") from None
 
 
 def _opt_money(value: Any) -> Decimal | None:

@@ -39,8 +39,9 @@ def _open(path: Path) -> IO[bytes]:
         raise SourceError(f"{path} does not exist") from None
     except OSError as exc:
         raise SourceError(f"cannot open {path}: {exc.strerror}") from None
-    # FORMAT.md forbids a byte-order mark; the validator says so, but the data behind it is
-    # readable, so extraction steps over it rather than refusing the file.
+    # The format forbids a byte-order mark (docs/formats/sage50-json.md §1); the validator says
+    # so, but the data behind it is readable, so extraction steps over it rather than refusing
+    # the file.
     if handle.read(3) != _BOM:
         handle.seek(0)
     return handle

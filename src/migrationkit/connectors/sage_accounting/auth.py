@@ -16,8 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrationkit.core.errors import ConfigError
-from migrationkit.http import OAuth2Session, TokenSet, TokenStore, default_token_path, login
+from migrationkit.http import (
+    OAuth2Session,
+    TokenSet,
+    TokenStore,
+    app_credentials,
+    default_token_path,
+    login,
+)
 
 from .client import DEFAULT_BASE_URL, SageClient
 from .options import TOKEN_URL
@@ -40,14 +46,7 @@ CONNECTOR = "sage-accounting"
 
 def credentials(client_id: str | None, client_secret: str | None) -> tuple[str, str]:
     """The app's client id and secret, from the options or ``SAGE_CLIENT_ID``/``_SECRET``."""
-    found_id = client_id or os.environ.get("SAGE_CLIENT_ID")
-    found_secret = client_secret or os.environ.get("SAGE_CLIENT_SECRET")
-    if not found_id or not found_secret:
-        raise ConfigError(
-            "Sage Accounting needs the app's client_id and client_secret (options, or the "
-            "SAGE_CLIENT_ID and SAGE_CLIENT_SECRET environment variables)"
-        )
-    return found_id, found_secret
+    return app_credentials("Sage Accounting", "SAGE", client_id, client_secret)
 
 
 def oauth_session(

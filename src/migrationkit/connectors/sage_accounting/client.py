@@ -106,6 +106,7 @@ class SageClient:
             classify=_classify,
             backoff=0.5 / rate_scale,
             max_backoff=60.0 / rate_scale,
+            time_scale=rate_scale,
             timeout=timeout,
             name="Sage Accounting",
             session=session or requests.Session(),

@@ -13,7 +13,6 @@ contacts, items); :mod:`.documents` holds everything that posts.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -42,11 +41,12 @@ from migrationkit.core.model import (
     TrackingCategory,
 )
 from migrationkit.handlers import Handler, matched
+from migrationkit.http import ApiClient
 
 from . import mapping
 from .business import Business
 from .client import Reply, SageClient
-from .mapping import Ref, Written
+from .mapping import Written
 from .options import SageAccountingOptions
 from .taxes import TaxMatch, match_tax_rate
 from .wire import timestamp_text
@@ -117,15 +117,11 @@ class SageHandler(Handler[Context]):
     def business(self) -> Business:
         return self.ctx.business
 
-    def backoff(self, attempt: int) -> None:
-        api = self.client.api
-        api.sleep(api.backoff * 2**attempt)
+    @property
+    def api(self) -> ApiClient:
+        return self.client.api
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    def resolver(self, refs: References) -> Ref:
-        """``ref(entity, key)`` for the mapping's builders (:class:`MissingReference` if absent)."""
-        return functools.partial(self.resolve, refs)
 
     def categories(self, refs: References) -> Any:
         """Turns tracking choices into Sage analysis category ids (creating none)."""

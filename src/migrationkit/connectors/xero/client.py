@@ -107,6 +107,7 @@ def make_client(
         retries=retries,
         backoff=0.5 / rate_scale,
         max_backoff=60.0 / rate_scale,
+        time_scale=rate_scale,
         timeout=timeout,
     )
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -46,6 +46,7 @@ from migrationkit.core.model import (
     TaxTreatment,
     TrackingAssignment,
 )
+from migrationkit.core.money import ZERO, round_money
 
 __all__ = [
     "ACCOUNT_TYPES",
@@ -67,8 +68,10 @@ __all__ = [
     "xero_status",
 ]
 
-CENT = Decimal("0.01")
-ZERO = Decimal(0)
+UNIT_PLACES = Decimal("0.0001")
+"""Unit prices keep four decimals (``unitdp=4``)."""
+RATE_PLACES = Decimal("0.000001")
+"""Xero keeps currency rates to six decimals."""
 Payload = dict[str, Any]
 
 # ---------------------------------------------------------------------------------------------
@@ -338,19 +341,15 @@ def journal_part_line(journal_id: str, index: int, code: str | None) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def round2(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def base_amount(amount: Decimal, rate: Decimal | None) -> Decimal:
     """An amount in base currency, as Xero converts it: divided by the rate, to the cent."""
     if rate is None or rate == 1:
         return amount
-    return round2(amount / rate)
+    return round_money(amount / rate)
 
 
 def has_cents_only(value: Decimal) -> bool:
-    return value == value.quantize(CENT)
+    return value == round_money(value)
 
 
 def xero_status(status: DocumentStatus) -> str:
@@ -399,8 +398,8 @@ def line_payload(
         quantity is not None
         and price is not None
         and quantity != 0
-        and price == price.quantize(Decimal("0.0001"))
-        and round2(quantity * price) == line.net
+        and price == round_money(price, UNIT_PLACES)
+        and round_money(quantity * price) == line.net
     ):
         payload["Quantity"] = quantity
         payload["UnitAmount"] = price

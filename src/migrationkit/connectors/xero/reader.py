@@ -50,6 +50,7 @@ from migrationkit.core.model import (
     TrackingCategory,
     TrackingOption,
 )
+from migrationkit.core.money import ZERO
 
 from . import mapping as m
 from .client import XeroApi
@@ -58,8 +59,8 @@ from .wire import parse_date
 __all__ = ["XeroReader"]
 
 Raw = dict[str, Any]
-ZERO = Decimal(0)
 _LIVE = ("AUTHORISED", "PAID")
+_GONE = ("DELETED", "VOIDED")
 
 
 class XeroReader:
@@ -212,13 +213,7 @@ class XeroReader:
 
     # -- extraction ----------------------------------------------------------------------------
 
-    def extract(self, entity: str, since: dt.datetime | None) -> Iterator[Record]:
-        reader = getattr(self, f"_extract_{entity}", None)
-        if reader is None:
-            return iter(())
-        return reader(since)  # type: ignore[no-any-return]
-
-    def _extract_company(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_company(self, since: dt.datetime | None) -> Iterator[Record]:
         org = self.organisation()
         end_day = int(org.get("FinancialYearEndDay") or 31)
         end_month = int(org.get("FinancialYearEndMonth") or 12)
@@ -233,7 +228,7 @@ class XeroReader:
             year_start_day=start.day,
         )
 
-    def _extract_tax_rates(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_tax_rates(self, since: dt.datetime | None) -> Iterator[Record]:
         rates = {r["TaxType"]: r for r in self.tax_rates() if r.get("Status") != "DELETED"}
         paired = set()
         for key, (name, treatment, percent) in m.TAX_PAIRS.items():
@@ -262,7 +257,7 @@ class XeroReader:
                 inactive=raw.get("Status") != "ACTIVE",
             )
 
-    def _extract_ledger_accounts(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_ledger_accounts(self, since: dt.datetime | None) -> Iterator[Record]:
         accounts = (
             self.accounts() if since is None else self.api.get("/Accounts", since=since)["Accounts"]
         )
@@ -293,7 +288,7 @@ class XeroReader:
                     inactive=record.inactive,
                 )
 
-    def _extract_tracking_categories(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_tracking_categories(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self.tracking():
             if raw.get("Status") == "DELETED":
                 continue
@@ -311,7 +306,7 @@ class XeroReader:
                 inactive=raw.get("Status") == "ARCHIVED",
             )
 
-    def _extract_bank_accounts(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_bank_accounts(self, since: dt.datetime | None) -> Iterator[Record]:
         accounts = (
             self.accounts() if since is None else self.api.get("/Accounts", since=since)["Accounts"]
         )
@@ -333,7 +328,7 @@ class XeroReader:
     def _base(self) -> str:
         return str(self.organisation().get("BaseCurrency") or "GBP")
 
-    def _extract_contacts(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_contacts(self, since: dt.datetime | None) -> Iterator[Record]:
         contacts = (
             self.contacts()
             if since is None
@@ -369,7 +364,7 @@ class XeroReader:
                 inactive=raw.get("ContactStatus") == "ARCHIVED",
             )
 
-    def _extract_items(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_items(self, since: dt.datetime | None) -> Iterator[Record]:
         items = (
             self.items()
             if since is None
@@ -394,7 +389,7 @@ class XeroReader:
 
     # -- opening balances and outstanding items ------------------------------------------------
 
-    def _extract_opening_balances(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_opening_balances(self, since: dt.datetime | None) -> Iterator[Record]:
         codes = self.by_code()
         for raw in self.manual_journals():
             parsed = m.parse_opening_narration(str(raw.get("Narration") or ""))
@@ -447,7 +442,7 @@ class XeroReader:
             balance=line["LineAmount"],
         )
 
-    def _extract_open_items(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_open_items(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in [*self.invoices(), *self.credit_notes()]:
             kind = self.open_item_kind(raw)
             if kind is None or raw.get("Status") not in _LIVE:
@@ -518,13 +513,13 @@ class XeroReader:
             "lines": self._lines(raw),
         }
 
-    def _extract_invoices(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_invoices(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self._documents("/Invoices", "Invoices", since):
             if raw.get("Status") == "DELETED" or self._document_role(raw) != "documents":
                 continue
             yield Invoice(key=raw["InvoiceID"], **self._document_fields(raw, "InvoiceNumber"))
 
-    def _extract_credit_notes(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_credit_notes(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self._documents("/CreditNotes", "CreditNotes", since):
             if raw.get("Status") == "DELETED" or self._document_role(raw) != "documents":
                 continue
@@ -560,7 +555,7 @@ class XeroReader:
             )
         return tuple(allocations)
 
-    def _extract_refunds(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_refunds(self, since: dt.datetime | None) -> Iterator[Record]:
         parts = self.refund_parts()
         transactions = {r["BankTransactionID"]: r for r in self.bank_transactions()}
         for raw in self.invoices():
@@ -605,7 +600,7 @@ class XeroReader:
 
     # -- payments ------------------------------------------------------------------------------
 
-    def _extract_payments(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_payments(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self.payments():
             if raw.get("Status") == "DELETED" or raw.get("BatchPaymentID") or "Invoice" not in raw:
                 continue
@@ -743,7 +738,7 @@ class XeroReader:
         line = self._first_line(raw)
         return not (m.REFUND_PAID.match(line) or m.JOURNAL_PART.match(line))
 
-    def _extract_bank_transactions(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_bank_transactions(self, since: dt.datetime | None) -> Iterator[Record]:
         transactions = (
             self.bank_transactions()
             if since is None
@@ -768,7 +763,7 @@ class XeroReader:
                 lines=self._lines(raw),
             )
 
-    def _extract_bank_transfers(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_bank_transfers(self, since: dt.datetime | None) -> Iterator[Record]:
         transfers = (
             self.transfers()
             if since is None
@@ -813,7 +808,7 @@ class XeroReader:
         parts = self.journal_parts().get(journal_id, [])
         return "+".join([journal_id, *(f"{kind}:{_part_id(kind, raw)}" for _, kind, raw in parts)])
 
-    def _extract_manual_journals(self, since: dt.datetime | None) -> Iterator[Record]:
+    def extract_manual_journals(self, since: dt.datetime | None) -> Iterator[Record]:
         journals = (
             self.manual_journals()
             if since is None
@@ -883,39 +878,41 @@ class XeroReader:
 
     # -- deletions -----------------------------------------------------------------------------
 
-    def deleted(self, entity: str, since: dt.datetime | None) -> Iterator[str]:
-        """Keys of records deleted or voided in Xero (a delta's stream of deletions)."""
-        gone = ("DELETED", "VOIDED")
-        if entity == "invoices":
-            for raw in self.invoices():
-                if raw.get("Status") in gone and self._document_role(raw) == "documents":
-                    yield raw["InvoiceID"]
-        elif entity == "credit_notes":
-            for raw in self.credit_notes():
-                if raw.get("Status") in gone and self._document_role(raw) == "documents":
-                    yield raw["CreditNoteID"]
-        elif entity == "payments":
-            for raw in self.payments():
-                if raw.get("Status") == "DELETED" and not raw.get("BatchPaymentID"):
-                    yield f"payment/{raw['PaymentID']}"
-            for batch in self.batch_payments():
-                if batch.get("Status") == "DELETED":
-                    yield f"batch/{batch['BatchPaymentID']}"
-            for raw in self.bank_transactions():
-                if raw.get("Type", "").endswith("OVERPAYMENT") and raw.get("Status") == "DELETED":
-                    yield f"overpayment/{raw['BankTransactionID']}"
-        elif entity == "bank_transactions":
-            for raw in self.bank_transactions():
-                if raw.get("Status") == "DELETED" and self._plain_bank_transaction(raw):
-                    yield raw["BankTransactionID"]
-        elif entity == "bank_transfers":
-            for raw in self.transfers(deleted=True):
-                if raw.get("Status") == "DELETED":
-                    yield raw["BankTransferID"]
-        elif entity == "manual_journals":
-            for raw in self.manual_journals():
-                if raw.get("Status") in gone:
-                    yield self.journal_key(raw["ManualJournalID"])
+    def deleted_invoices(self) -> Iterator[str]:
+        for raw in self.invoices():
+            if raw.get("Status") in _GONE and self._document_role(raw) == "documents":
+                yield raw["InvoiceID"]
+
+    def deleted_credit_notes(self) -> Iterator[str]:
+        for raw in self.credit_notes():
+            if raw.get("Status") in _GONE and self._document_role(raw) == "documents":
+                yield raw["CreditNoteID"]
+
+    def deleted_payments(self) -> Iterator[str]:
+        for raw in self.payments():
+            if raw.get("Status") == "DELETED" and not raw.get("BatchPaymentID"):
+                yield f"payment/{raw['PaymentID']}"
+        for batch in self.batch_payments():
+            if batch.get("Status") == "DELETED":
+                yield f"batch/{batch['BatchPaymentID']}"
+        for raw in self.bank_transactions():
+            if raw.get("Type", "").endswith("OVERPAYMENT") and raw.get("Status") == "DELETED":
+                yield f"overpayment/{raw['BankTransactionID']}"
+
+    def deleted_bank_transactions(self) -> Iterator[str]:
+        for raw in self.bank_transactions():
+            if raw.get("Status") == "DELETED" and self._plain_bank_transaction(raw):
+                yield raw["BankTransactionID"]
+
+    def deleted_bank_transfers(self) -> Iterator[str]:
+        for raw in self.transfers(deleted=True):
+            if raw.get("Status") == "DELETED":
+                yield raw["BankTransferID"]
+
+    def deleted_manual_journals(self) -> Iterator[str]:
+        for raw in self.manual_journals():
+            if raw.get("Status") in _GONE:
+                yield self.journal_key(raw["ManualJournalID"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from migrationkit.core import convert
+from migrationkit.core.money import as_decimal
 
 __all__ = [
     "dumps",
@@ -59,7 +60,7 @@ def _money_ints(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # A JSON number without a fraction (``"CurrencyRate": 1``) parses as int: make amounts
     # Decimal whatever their written form, and leave counts (page, Day) as int.
     return {
-        key: Decimal(value)
+        key: as_decimal(value)
         if key in MONEY_FIELDS and isinstance(value, int) and not isinstance(value, bool)
         else value
         for key, value in pairs
@@ -67,7 +68,12 @@ def _money_ints(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse a JSON body, amounts as ``Decimal`` (never ``float``)."""
+    """Parse a JSON body, amounts as ``Decimal`` (never ``float``).
+
+    A JSON number literal becomes the ``Decimal`` it spells, exactly; JSON allows an exponent
+    (``1E-05``), which :func:`~migrationkit.core.money.parse_money`, a reader of amounts as
+    people write them, rightly refuses, so literals go to ``Decimal`` itself.
+    """
     return json.loads(data, parse_float=Decimal, object_pairs_hook=_money_ints)
 
 

@@ -1,9 +1,9 @@
 """Independent checks of sage50-json 1.0 invariants, used to test the data generator.
 
-This module re-derives FORMAT.md section 9 from a parsed file without sharing any code with
-``migrationkit.testing.generators.sage50.generator``: it recomputes the double entry of section 8.4,
-the outstanding amounts of section 8.8, the currency rules of section 8.7 and the balances of
-nominal accounts and contacts. ``check`` returns findings with the codes of the format, so a
+This module re-derives the rules of docs/formats/sage50-json.md §11 from a parsed file without
+sharing any code with ``migrationkit.testing.generators.sage50``: it recomputes the double entry
+of §8.4, the outstanding amounts of §10, the currency rules of §8.6 and the balances of nominal
+accounts and contacts. ``check`` returns findings with the codes of the format, so a
 test can compare them with a defect sidecar. ``strict=True`` additionally demands what the
 generator promises beyond the format: exact VAT and currency rounding, ascending header
 numbers, unique split numbers and no warnings.
@@ -584,7 +584,7 @@ class _Checker:
                 self.add("CURRENCY", f"{ptr}/exchange_rate", "GBP with a rate", n)
             if any(h.get(k) is not None for k in ("foreign_net", "foreign_tax", "foreign_gross")):
                 self.add("CURRENCY", ptr, "GBP header with foreign amounts", n)
-        # Shapes and references (I-R, I-Y1, I-X1).
+        # Shapes and references (UNKNOWN_*, TYPE_RULE, CURRENCY).
         if t in S_TYPES or t in P_TYPES:
             ledger = "S" if t in S_TYPES else "P"
             party = self.parties[ledger].get(h["account_ref"])
@@ -628,7 +628,7 @@ class _Checker:
     # -- double entry ------------------------------------------------------------------------
 
     def postings(self) -> None:
-        """Apply section 8.4 to every non-deleted header; compare with the stated balances."""
+        """Apply the postings of §8.4 to every live header; compare with the stated balances."""
         role = self.role
         debtors = role.get("debtors_control", "")
         creditors = role.get("creditors_control", "")

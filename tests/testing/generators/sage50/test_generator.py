@@ -1,7 +1,7 @@
 """Tests for the sage50-json generator: determinism, realism, validity and defect sidecars.
 
-Validity is judged by ``gen_checks``, an independent re-computation of the FORMAT.md section 9
-invariants that shares no code with the generator.
+Validity is judged by ``gen_checks``, an independent re-computation of the rules of
+docs/formats/sage50-json.md §11 that shares no code with the generator.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ __all__ = ["generate_sage50"]
     "--defect",
     "defects",
     multiple=True,
-    help="Inject a deliberate defect (FORMAT.md section 10 kinds); writes PATH.expected.json.",
+    help="Inject a deliberate defect (a kind of docs/formats/sage50-json.md §12); writes "
+    "PATH.expected.json.",
 )
 def generate_sage50(
     path: str, transactions: int, seed: int, history_mode: str, defects: tuple[str, ...]

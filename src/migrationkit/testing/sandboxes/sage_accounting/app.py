@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import time
@@ -32,7 +33,16 @@ from typing import Any
 
 from migrationkit.connectors.sage_accounting.wire import dumps, error_body, loads, parse_timestamp
 
-from ..server import Request, Response, SandboxApp, SandboxServer
+from ..server import (
+    Fault,
+    NoRoute,
+    Request,
+    Response,
+    Routes,
+    SandboxApp,
+    SandboxServer,
+    retry_after_header,
+)
 from .rules import COLLECTIONS, Invalid, Store
 
 __all__ = ["SageSandbox", "SageSandboxServer"]
@@ -176,14 +186,18 @@ class SageSandbox(SandboxApp):
         rate_limit: int = 200,
         rate_scale: float = 1.0,
         token: str | None = None,
+        accept_any_token: bool = False,
+        business_id: str | None = None,
         client_id: str = "sandbox-client",
         client_secret: str | None = None,
         accounts_start_date: dt.date = dt.date(2023, 4, 1),
         honour_numbers: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__()
-        self.token = token or "sbx-" + secrets.token_urlsafe(18)
+        super().__init__(
+            token=token or "sbx-" + secrets.token_urlsafe(18), accept_any_token=accept_any_token
+        )
+        self.rate_scale = rate_scale
         self.client_id = client_id
         self.client_secret = client_secret or "sbx-secret-" + secrets.token_urlsafe(12)
         self._clock = clock
@@ -193,10 +207,19 @@ class SageSandbox(SandboxApp):
         self.rate_limited = 0
         self.stores = {
             store.id: store
-            for store in (
-                Store(name, accounts_start_date, honour_numbers, self.moment) for name in businesses
-            )
+            for n, name in enumerate(businesses)
+            for store in [
+                Store(
+                    name,
+                    accounts_start_date,
+                    honour_numbers,
+                    self.moment,
+                    id=business_id if n == 0 else None,
+                )
+            ]
         }
+        self.routes = Routes("/v3.1")
+        self._register_routes()
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -233,59 +256,61 @@ class SageSandbox(SandboxApp):
         """The id of the "Current" bank account a new business comes with."""
         return next(iter(self.store(business_id).table("bank_accounts")))
 
-    def authorised(self, request: Request) -> bool:
-        header = request.header("Authorization") or ""
-        token = header.removeprefix("Bearer ").strip()
-        if not header.startswith("Bearer ") or not token:
-            return False
-        return token == self.token or self.oauth.valid(token)
+    def token_valid(self, token: str) -> bool:
+        return self.oauth.valid(token)
 
     def unauthorised(self) -> Response:
         return _error(401, "AuthorizationFailure", "Access denied.")
 
     # -- serving --------------------------------------------------------------------------------
 
-    def dispatch(self, request: Request) -> tuple[Response | None, bool]:
-        """Faults first, then auth, the rate limit and Sage's answer (all in Sage's shape)."""
-        if request.path.startswith("/oauth/"):
-            with self.lock:
-                if request.path == "/oauth/authorize" and request.method == "GET":
-                    return self.oauth.authorize(request), False
-                if request.path == "/oauth/token" and request.method == "POST":
-                    return self.oauth.token(request), False
-            return _json(404, {"error": "not_found"}), False
-        fault = self.faults.take(request.method)
-        if fault is not None and fault.status is not None:
-            code, message = _FAULT_CODES.get(fault.status, ("Error", "Injected fault."))
-            headers = dict(fault.headers)
-            if fault.retry_after is not None:
-                headers["Retry-After"] = str(fault.retry_after)
-            return _json(fault.status, error_body(code, message), headers), False
-        if (fault is not None and fault.expire_token) or not self.authorised(request):
-            return self.unauthorised(), False
+    def unauthenticated(self, request: Request) -> Response | None:
+        """The OAuth server's endpoints: no token, no faults."""
+        if not request.path.startswith("/oauth/"):
+            return None
+        with self.lock:
+            if request.path == "/oauth/authorize" and request.method == "GET":
+                return self.oauth.authorize(request)
+            if request.path == "/oauth/token" and request.method == "POST":
+                return self.oauth.token(request)
+        return _json(404, {"error": "not_found"})
+
+    def fault_response(self, fault: Fault) -> Response:
+        code, message = _FAULT_CODES.get(fault.status or 500, ("Error", "Injected fault."))
+        return _json(fault.status or 500, error_body(code, message), self._fault_headers(fault))
+
+    def throttle(self, request: Request) -> Response | None:
         with self.lock:
             wait = self.window.wait()
-        if wait > 0:
-            self.rate_limited += 1
-            code, message = _FAULT_CODES[429]
-            return _error(429, code, message, **{"Retry-After": f"{wait:.3f}"}), False
-        with self.lock:
-            response = self.handle(request)
-        self.log.append((request.method, request.path, response.status))
-        return response, bool(fault and fault.drop_after_commit)
+        if wait <= 0:
+            return None
+        self.rate_limited += 1
+        code, message = _FAULT_CODES[429]
+        retry_after = retry_after_header(wait, scale=self.rate_scale)
+        return _error(429, code, message, **{"Retry-After": retry_after})
+
+    def _register_routes(self) -> None:
+        add = self.routes.add
+        add("GET", "/businesses", self._businesses)
+        add("GET", "/businesses/<key>", self._businesses)
+        add(("GET", "PUT"), "/financial_settings", self._settings)
+        for collection in COLLECTIONS.values():
+            for method, whole in collection.routes:
+                rule = f"/{collection.path}" + ("" if whole else "/<key>")
+                add(method, rule, functools.partial(self._collection, collection))
 
     def handle(self, request: Request) -> Response:
-        path = request.path
-        if not path.startswith("/v3.1/"):
-            return _error(404, "RecordNotFound", "No such endpoint.")
-        parts = [p for p in path.removeprefix("/v3.1/").split("/") if p]
         try:
-            if parts[0] == "businesses":
-                return self._businesses(request, parts)
-            store = self._business(request)
-            if parts[0] == "financial_settings":
-                return self._settings(store, request)
-            return self._route(store, request, parts)
+            route = self.routes.match(request.method, request.path)
+        except NoRoute as missing:
+            if missing.status == 405:
+                where = request.path.removeprefix("/v3.1")
+                return _error(
+                    405, "MethodNotAllowed", f"{request.method} is not allowed on {where}."
+                )
+            return _error(404, "RecordNotFound", "No such endpoint.")
+        try:
+            return route.handler(request, **route.args)
         except Invalid as exc:
             return _error(exc.status, exc.code, exc.message, exc.source)
 
@@ -297,40 +322,27 @@ class SageSandbox(SandboxApp):
             raise Invalid("Access denied.", code="AuthorizationFailure", status=403)
         return self.stores[chosen]
 
-    def _businesses(self, request: Request, parts: list[str]) -> Response:
-        if request.method != "GET":
-            raise Invalid("Method not allowed.", code="MethodNotAllowed", status=405)
+    def _businesses(self, request: Request, key: str | None = None) -> Response:
         shown = [store.business() for store in self.stores.values()]
-        if len(parts) == 1:
+        if key is None:
             return _json(200, _page(shown, request, "/businesses"))
         for business in shown:
-            if business["id"] == parts[1]:
+            if business["id"] == key:
                 return _json(200, business)
         raise Invalid("Couldn't find record.", code="RecordNotFound", status=404)
 
-    @staticmethod
-    def _settings(store: Store, request: Request) -> Response:
+    def _settings(self, request: Request) -> Response:
+        store = self._business(request)
         if request.method == "PUT":
             changes = _payload(request, "financial_settings")
             for field in ("year_end_date", "accounts_start_date", "tax_number"):
                 if field in changes:
                     store.settings[field] = changes[field]
-        elif request.method != "GET":
-            raise Invalid("Method not allowed.", code="MethodNotAllowed", status=405)
         return _json(200, store.settings)
 
-    def _route(self, store: Store, request: Request, parts: list[str]) -> Response:
-        collection = COLLECTIONS.get(parts[0])
-        if collection is None or len(parts) > 2:
-            raise Invalid("No such endpoint.", code="RecordNotFound", status=404)
+    def _collection(self, collection: Any, request: Request, key: str | None = None) -> Response:
+        store = self._business(request)
         method = request.method
-        key = parts[1] if len(parts) == 2 else None
-        if (method, key is None) not in collection.routes:
-            raise Invalid(
-                f"{method} is not allowed on /{'/'.join(parts)}.",
-                code="MethodNotAllowed",
-                status=405,
-            )
         if method == "GET" and key is None:
             return _json(200, self._list(store, collection, request))
         if method == "GET":

@@ -4,46 +4,49 @@ from __future__ import annotations
 
 import click
 
+from ..command import SandboxOptions, sandbox_cli, serve
+
 __all__ = ["sandbox_command"]
 
 
-@click.command("sage-accounting")
-@click.option("--port", default=8090, show_default=True, help="Port to listen on (0: any free).")
+@sandbox_cli(
+    "sage-accounting",
+    port=8090,
+    account="--business-id",
+    account_help="Id of the (first) business (default: a new one).",
+)
 @click.option("--business", "businesses", multiple=True, help="Business name (repeatable).")
 @click.option("--rate-limit", default=200, show_default=True, help="Calls per minute before a 429.")
-@click.option(
-    "--rate-scale",
-    default=1.0,
-    show_default=True,
-    help="Time runs this many times faster (rate windows and Retry-After shrink alike).",
-)
-def sandbox_command(
-    port: int, businesses: tuple[str, ...], rate_limit: int, rate_scale: float
-) -> None:
-    """Run a local emulator of the Sage Accounting v3.1 API in the foreground."""
+def sandbox_command(options: SandboxOptions, businesses: tuple[str, ...], rate_limit: int) -> None:
+    """Run a local emulator of the Sage Accounting v3.1 API."""
     from .app import SageSandbox, SageSandboxServer
 
     app = SageSandbox(
         businesses=businesses or ("Sandbox Trading Ltd",),
+        business_id=options.account,
         rate_limit=rate_limit,
-        rate_scale=rate_scale,
+        rate_scale=options.rate_scale,
+        **options.auth(),
     )
-    server = SageSandboxServer(app, port)
-    click.echo(f"Sage Accounting sandbox at {server.url}/v3.1", nl=True)
-    click.echo(f"  access token:   {app.token}")
-    for business_id, name in app.business_names().items():
-        click.echo(f"  business:       {business_id}  {name}")
-    click.echo(f"  OAuth client:   {app.client_id} / {app.client_secret}")
-    click.echo(f"  authorize URL:  {server.url}/oauth/authorize")
-    click.echo(f"  token URL:      {server.url}/oauth/token")
-    click.echo(
-        f"  use as: sage-accounting:BUSINESS_ID with base_url = {server.url}/v3.1 "
-        "and access_token = the token above"
+    server = SageSandboxServer(app, options.port)
+    base = server.url
+    token = app.token or ""
+    serve(
+        server,
+        options,
+        title="Sage Accounting sandbox",
+        api=f"{base}/v3.1",
+        token=token,
+        accounts=[("business", f"{id_}  {name}") for id_, name in app.business_names().items()],
+        more=[
+            ("OAuth client", f"{app.client_id} / {app.client_secret}"),
+            ("authorize URL", f"{base}/oauth/authorize"),
+            ("token URL", f"{base}/oauth/token"),
+            (
+                "use",
+                f"--target sage-accounting:{app.business_id} with options "
+                f'base_url = "{base}/v3.1", access_token = "{token}", '
+                f"rate_scale = {options.rate_scale:g}",
+            ),
+        ],
     )
-    click.echo("Press Ctrl-C to stop.")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()

@@ -67,8 +67,9 @@ class Store:
         accounts_start: dt.date,
         honour_numbers: bool,
         moment: Callable[[], dt.datetime],
+        id: str | None = None,
     ) -> None:
-        self.id = uuid.uuid4().hex
+        self.id = id or uuid.uuid4().hex
         self.name = name
         self.honour_numbers = honour_numbers
         self.moment = moment

@@ -19,7 +19,7 @@ Run it with ``migrationkit sandbox xero [--port P]``; the tests start it in a th
   ``invalid_grant`` when a used one comes back) and ``/connections``.
 
 Faults (bursts of 429 and 5xx, an expired token, a connection dropped after the commit) come
-from :class:`migrationkit.http.Faults`, as for every sandbox.
+from :class:`migrationkit.testing.Faults`, as for every sandbox.
 """
 
 from __future__ import annotations
@@ -46,7 +46,15 @@ import attrs
 from migrationkit.connectors.xero import wire
 from migrationkit.http import Limits
 
-from ..server import Request, Response, SandboxApp, SandboxServer
+from ..server import (
+    NoRoute,
+    Request,
+    Response,
+    Routes,
+    SandboxApp,
+    SandboxServer,
+    retry_after_header,
+)
 from .organisation import ZERO_ID, Obj, Organisation, XeroError, render
 
 __all__ = [
@@ -102,13 +110,13 @@ class XeroSandbox(SandboxApp):
         clock: Callable[[], float] = time.monotonic,
         tenant_id: str | None = None,
         organisation_name: str = "Sandbox Trading Ltd",
+        token: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(token=token, accept_any_token=accept_any_token)
         if rate_scale <= 0:
             raise ValueError("rate_scale must be positive")
         self.rate_scale = rate_scale
         self.limits = limits.scaled(rate_scale)
-        self.accept_any_token = accept_any_token
         self.token_lifetime = token_lifetime
         self._clock = clock
         self._offset = 0.0
@@ -126,7 +134,7 @@ class XeroSandbox(SandboxApp):
         self.rejected_refresh_tokens = 0
         self.calls: list[tuple[str, str, int]] = []
         self.idempotent_replays = 0
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.routes = Routes(API_PREFIX, case_sensitive=False)
         self._register_routes()
 
     # -- clock and tenants ---------------------------------------------------------------------
@@ -160,10 +168,16 @@ class XeroSandbox(SandboxApp):
 
     # -- the request pipeline ------------------------------------------------------------------
 
-    def dispatch(self, request: Request) -> tuple[Response | None, bool]:
+    def unauthenticated(self, request: Request) -> Response | None:
         if request.path in (TOKEN_PATH, AUTHORIZE_PATH):
             with self.lock:
-                return self._identity(request), False
+                return self._identity(request)
+        return None
+
+    def dispatch(self, request: Request) -> tuple[Response | None, bool]:
+        open_answer = self.unauthenticated(request)
+        if open_answer is not None:
+            return open_answer, False
         if request.path == CONNECTIONS_PATH:
             if not self.authorised(request):
                 return self.unauthorised(), False
@@ -183,13 +197,8 @@ class XeroSandbox(SandboxApp):
         self.calls.append((request.method, request.path, response.status))
         return response, drop
 
-    def authorised(self, request: Request) -> bool:
-        header = request.header("Authorization") or ""
-        if not header.startswith("Bearer ") or len(header) <= len("Bearer "):
-            return False
-        if self.accept_any_token:
-            return True
-        expiry = self._access.get(header[len("Bearer ") :])
+    def token_valid(self, token: str) -> bool:
+        expiry = self._access.get(token)
         return expiry is not None and expiry > self.now()
 
     def unauthorised(self) -> Response:
@@ -220,7 +229,7 @@ class XeroSandbox(SandboxApp):
             if problem is not None:
                 headers = {"X-Rate-Limit-Problem": problem, **self._remaining_locked(tenant)}
                 if problem != "concurrent":
-                    headers["Retry-After"] = _seconds(wait)
+                    headers["Retry-After"] = retry_after_header(wait, scale=self.rate_scale)
                 return Response(
                     429,
                     {"Title": "Too Many Requests", "Status": 429, "Detail": f"{problem} limit"},
@@ -288,24 +297,21 @@ class XeroSandbox(SandboxApp):
         return response
 
     def _route(self, request: Request, org: Organisation) -> Response:
-        path = request.path[len(API_PREFIX) :]
-        for method, pattern, handler in self._routes:
-            if method != request.method:
-                continue
-            match = pattern.fullmatch(path)
-            if match:
-                try:
-                    return handler(request, org, match.groups())
-                except XeroError as exc:
-                    return _validation_error(*exc.messages)
-                except (ValueError, KeyError, TypeError) as exc:
-                    return _validation_error(f"The request could not be read: {exc}")
-        return _not_found()
+        try:
+            route = self.routes.match(request.method, request.path)
+        except NoRoute:
+            return _not_found()
+        try:
+            return route.handler(request, org, route.values)
+        except XeroError as exc:
+            return _validation_error(*exc.messages)
+        except (ValueError, KeyError, TypeError) as exc:
+            return _validation_error(f"The request could not be read: {exc}")
 
     # -- routes --------------------------------------------------------------------------------
 
     def _register_routes(self) -> None:
-        guid = "([^/]+)"
+        guid = "<id>"
         add = self._add
         add("GET", "/Organisation", self._get_organisation)
         add("GET", "/Currencies", self._get_currencies)
@@ -392,7 +398,11 @@ class XeroSandbox(SandboxApp):
             ),
         )
         add("PUT", f"/CreditNotes/{guid}/Allocations", self._allocate("CreditNote"))
-        add("DELETE", f"/CreditNotes/{guid}/Allocations/{guid}", self._unallocate("CreditNote"))
+        add(
+            "DELETE",
+            f"/CreditNotes/{guid}/Allocations/<allocation>",
+            self._unallocate("CreditNote"),
+        )
         add("GET", "/Payments", self._lister("Payments", lambda o: o.payments, paged=True))
         add("GET", f"/Payments/{guid}", self._getter("Payments", lambda o: o.payments))
         add(
@@ -412,7 +422,11 @@ class XeroSandbox(SandboxApp):
         )
         add("GET", f"/Overpayments/{guid}", self._getter("Overpayments", lambda o: o.overpayments))
         add("PUT", f"/Overpayments/{guid}/Allocations", self._allocate("Overpayment"))
-        add("DELETE", f"/Overpayments/{guid}/Allocations/{guid}", self._unallocate("Overpayment"))
+        add(
+            "DELETE",
+            f"/Overpayments/{guid}/Allocations/<allocation>",
+            self._unallocate("Overpayment"),
+        )
         add(
             "GET",
             "/BankTransactions",
@@ -469,7 +483,7 @@ class XeroSandbox(SandboxApp):
         )
 
     def _add(self, method: str, path: str, handler: Handler) -> None:
-        self._routes.append((method, re.compile(path, re.IGNORECASE), handler))
+        self.routes.add(method, path, handler)
 
     # -- generic handlers ----------------------------------------------------------------------
 
@@ -888,12 +902,6 @@ def start_server(app: SandboxApp, port: int = 0) -> SandboxServer:
 def _expire(window: collections.deque[float], before: float) -> None:
     while window and window[0] <= before:
         window.popleft()
-
-
-def _seconds(wait: float) -> str:
-    # Xero sends whole seconds; a scaled sandbox needs fractions, so it keeps milliseconds.
-    wait = max(wait, 0.001)
-    return str(math.ceil(wait)) if wait >= 10 else f"{wait:.3f}"
 
 
 def _basic_client(header: str | None) -> str | None:

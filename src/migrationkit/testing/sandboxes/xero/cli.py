@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import click
+from ..command import SandboxOptions, sandbox_cli, serve
 
 __all__ = ["sandbox_command"]
 
 
-@click.command("xero")
-@click.option("--port", type=int, default=8810, show_default=True, help="Port on 127.0.0.1.")
-@click.option(
-    "--rate-scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Run the rate-limit windows this many times faster.",
-)
-@click.option("--tenant", default=None, help="Tenant id to print (default: a new one).")
-def sandbox_command(port: int, rate_scale: float, tenant: str | None) -> None:
-    """Run a local emulator of the Xero Accounting API (any token and tenant id work)."""
+@sandbox_cli("xero", port=8810, account="--tenant", account_help="Tenant id (default: a new one).")
+def sandbox_command(options: SandboxOptions) -> None:
+    """Run a local emulator of the Xero Accounting API."""
     from .app import (
         API_PREFIX,
         AUTHORIZE_PATH,
@@ -28,24 +19,25 @@ def sandbox_command(port: int, rate_scale: float, tenant: str | None) -> None:
         start_server,
     )
 
-    app = XeroSandbox(rate_scale=rate_scale, tenant_id=tenant)
-    server = start_server(app, port=port)
-    token = app.issue_token()
+    app = XeroSandbox(rate_scale=options.rate_scale, tenant_id=options.account, **options.auth())
+    server = start_server(app, port=options.port)
+    token = options.token or app.issue_token()
     base = server.url
-    click.echo(f"Xero sandbox on {base}")
-    click.echo(f"  API:         {base}{API_PREFIX}")
-    click.echo(f"  token URL:   {base}{TOKEN_PATH}   authorize: {base}{AUTHORIZE_PATH}")
-    click.echo(f"  connections: {base}{CONNECTIONS_PATH}")
-    click.echo(f"  tenant id:   {app.default_tenant}")
-    click.echo(f"  bearer:      {token}  (any token is accepted)")
-    click.echo(
-        f"  use:         --target xero:{app.default_tenant} with options "
-        f'base_url = "{base}{API_PREFIX}", access_token = "{token}"'
+    serve(
+        server,
+        options,
+        title="Xero sandbox",
+        api=base + API_PREFIX,
+        token=token,
+        accounts=[("tenant id", app.default_tenant)],
+        more=[
+            ("token URL", f"{base}{TOKEN_PATH}   authorize: {base}{AUTHORIZE_PATH}"),
+            ("connections", base + CONNECTIONS_PATH),
+            (
+                "use",
+                f"--target xero:{app.default_tenant} with options "
+                f'base_url = "{base}{API_PREFIX}", access_token = "{token}", '
+                f"rate_scale = {options.rate_scale:g}",
+            ),
+        ],
     )
-    click.echo("Ctrl-C stops it.", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()

@@ -56,3 +56,12 @@ def test_a_connector_that_declares_nothing_is_a_system_of_its_own_without_limits
 def test_a_tenancy_of_the_wrong_type_is_refused_with_the_connectors_name() -> None:
     with pytest.raises(TypeError, match="'plain'"):
         _info(tenancy=lambda options: "xero").tenancy_for(object())
+
+
+def test_twinfield_allows_one_call_at_a_time_per_organisation_of_a_login() -> None:
+    found = _tenancy("twinfield", {"location": "NLA001234", "token_store": "/tokens/a.json"})
+    assert (found.system, found.limits.concurrent) == ("twinfield", 1)
+    other_office = _tenancy("twinfield", {"location": "NLA009999", "token_store": "/tokens/a.json"})
+    assert other_office.tenant == found.tenant, "offices of one organisation share its limit"
+    assert _tenancy("twinfield", {"token_store": "/tokens/b.json"}).tenant != found.tenant
+    assert "s3cret" not in str(_tenancy("twinfield", {"access_token": "s3cret"}).tenant)

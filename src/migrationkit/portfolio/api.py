@@ -363,7 +363,11 @@ class Portfolio:
         stop: threading.Event | None = None,
         idle_exit: float | None = None,
     ) -> None:
-        """Be a worker: take clients from the queues until ``stop`` is set (or idle that long)."""
+        """Be a worker: take clients from the queues until ``stop`` is set (or idle that long).
+
+        Runs still going when it stops are left pending: another worker (or this one, started
+        again) recovers them once this process has ended.
+        """
         stop = stop or threading.Event()
         with self._runtime(listen=True) as runtime:
             if concurrency is not None:

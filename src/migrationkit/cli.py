@@ -229,6 +229,8 @@ def _print_plan(plan: Plan) -> None:
         console.print(f"Validation: {errors_} error(s), {len(plan.findings) - errors_} warning(s).")
     for mode, reason in plan.refused.items():
         console.print(f"[yellow]{mode} is not possible: {reason}[/yellow]")
+    for note in plan.notes:
+        console.print(f"Note: {note}", markup=False)
 
 
 def _finish(settings: Settings, report: RunReport) -> None:

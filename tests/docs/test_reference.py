@@ -44,7 +44,15 @@ def test_the_public_api_is_exactly_all() -> None:
         assert hasattr(migrationkit, name), name
 
 
-CONNECTOR_PAGES = ("csv", "sage50-json", "jsonl", "xero", "sage-accounting", "twinfield")
+CONNECTOR_PAGES = (
+    "csv",
+    "sage50-json",
+    "jsonl",
+    "xero",
+    "sage-accounting",
+    "twinfield",
+    "exact",
+)
 
 
 def _hook() -> ModuleType:

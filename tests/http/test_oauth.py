@@ -167,3 +167,68 @@ def test_login_exchanges_the_code_from_the_local_redirect(
     assert tokens.access_token == "a"
     assert "code_challenge_method=S256" in shown[0]
     assert TokenStore(tmp_path / "t.json").load() == tokens
+
+
+def _rationed(path: Path, clock: list[float]) -> OAuth2Session:
+    """A session with Exact's rations: 570 s between token calls, 200 a day."""
+    return OAuth2Session(
+        token_url=TOKEN_URL,
+        client_id="id",
+        client_secret="very-secret",
+        store=TokenStore(path),
+        name="Example",
+        login_hint="run `migrationkit auth example`",
+        margin=30.0,
+        clock=lambda: clock[0],
+        min_token_age=570.0,
+        daily_token_calls=2,
+        relogin_errors={"invalid_grant": "", "unauthorized_client": "the token was used"},
+    )
+
+
+@responses.activate
+def test_a_rationed_endpoint_is_asked_no_sooner_and_no_oftener_than_it_allows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.json"
+    start = 1_700_000_000.0
+    TokenStore(path).save(
+        TokenSet(access_token="a0", refresh_token="r1", expires_at=start + 600, issued_at=start)
+    )
+    responses.post(TOKEN_URL, json={"access_token": "a1", "refresh_token": "r2", "expires_in": 600})
+    clock = [start + 569]
+    oauth = _rationed(path, clock)
+    assert oauth.access_token() == "a0"  # 31 s left, but younger than 570 s: kept
+    with pytest.raises(AuthError, match=r"issued 569 s ago.*within 570 s"):
+        oauth.refresh("a0")  # a refusal of a young token is not answered with a token call
+    assert not responses.calls
+    clock[0] = start + 570
+    assert oauth.access_token() == "a1" and len(responses.calls) == 1
+    saved = TokenStore(path).load()
+    assert saved is not None and saved.issued_at == start + 570 and saved.calls == 1
+    clock[0] += 570
+    responses.post(TOKEN_URL, json={"access_token": "a2", "refresh_token": "r3", "expires_in": 600})
+    assert oauth.access_token() == "a2"
+    clock[0] += 570
+    with pytest.raises(AuthError, match="2 token calls a day"):
+        oauth.access_token()
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_an_error_that_needs_a_new_login_says_why_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    TokenStore(path).save(TokenSet(access_token="old", refresh_token="r1", expires_at=0))
+    responses.post(
+        TOKEN_URL,
+        status=401,
+        json={"error": "unauthorized_client", "error_description": "Old refresh token used."},
+    )
+    with pytest.raises(AuthError) as caught:
+        _rationed(path, [1_700_000_000.0]).access_token()
+    message = str(caught.value)
+    assert message == (
+        "the Example token endpoint refused the request (401 unauthorized_client): the token "
+        "was used; run `migrationkit auth example`"
+    )
+    assert TokenStore(path).load() == TokenSet(access_token="old", refresh_token="r1", expires_at=0)

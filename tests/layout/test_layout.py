@@ -93,6 +93,7 @@ def test_importing_production_modules_loads_no_fake_and_no_server() -> None:
         "import migrationkit.connectors.twinfield.plugin\n"
         "import migrationkit.connectors.twinfield.connector\n"
         "import migrationkit.connectors.twinfield.commands\n"
+        "import migrationkit.connectors.exact.plugin, migrationkit.connectors.exact.connector\n"
         "import migrationkit.connectors.sage50.connector, migrationkit.connectors.csv.connector\n"
         "bad = [m for m in sys.modules if m in ('http.server', 'socketserver')\n"
         "       or m.startswith('migrationkit.testing')]\n"

@@ -239,6 +239,7 @@ class Migration(Removals):
             entities=entity_plans,
             findings=findings,
             refused=refused,
+            notes=tuple(self._deletion_notes(source, self.entities())),
         )
 
     # ------------------------------------------------------------------------------------------
@@ -523,6 +524,9 @@ class Migration(Removals):
             by_date = since is not None and source.capabilities(entity).modified_since
             if not by_date:
                 complete.add(entity)
+            elif reason := source.deletions_unlisted(entity, since):
+                complete.add(entity)  # loaded by date; what went is found by comparing all
+                state.notes.append(f"{entity}: {reason}; deletions found by comparing every record")
             records = source.extract(entity, since if by_date else None, deferred=True)
             self._load_entity(state, entity, records, mark_seen=not by_date)
         for entity in reversed(self.entities()):

@@ -157,6 +157,23 @@ class ConnectorSpecs:
         raise NotImplementedError  # pragma: no cover - a specification, never called
 
     @hookspec(firstresult=True)
+    def migrationkit_deletions_unlisted(self, entity: str, since: dt.datetime | None) -> str | None:
+        """Say why the deletions ``migrationkit_extract_deleted`` lists may be incomplete.
+
+        A change feed can forget (Exact Online keeps its deleted log two months) or name other
+        things than the records (Exact's log names transaction lines, not entries). Return the
+        reason in one line: a delta then finds the deletions of ``entity`` by comparing a
+        complete extraction with what the migration holds, and ``plan`` shows the reason.
+        Return None when the listed deletions are complete. Only asked of entities declared
+        with ``modified_since`` and ``deletions``.
+
+        Stops at first non-None result.
+
+        :param entity: The entity name.
+        :param since: The moment of the last successful run.
+        """
+
+    @hookspec(firstresult=True)
     def migrationkit_snapshot(self) -> str | None:
         """Return a digest of everything the source would yield now, if that is cheap.
 

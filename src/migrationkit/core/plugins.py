@@ -228,6 +228,16 @@ class Connector:
             return iter(())
         return iter(self._call("migrationkit_extract_deleted", entity=entity, since=since))
 
+    def deletions_unlisted(self, entity: str, since: dt.datetime | None) -> str | None:
+        """Why the source's deleted list for ``entity`` may be incomplete, or None."""
+        caps = self.capabilities(entity)
+        if not (caps.deletions and caps.modified_since) or not self.implements(
+            "migrationkit_deletions_unlisted"
+        ):
+            return None
+        reason = self._hook.migrationkit_deletions_unlisted(entity=entity, since=since)
+        return str(reason) if reason else None
+
     def snapshot(self) -> str | None:
         """The source's digest of everything it holds, or None when it offers none."""
         value = self._hook.migrationkit_snapshot()

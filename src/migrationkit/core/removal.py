@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from .capabilities import Removal
 from .contract import RemovalRequest
-from .options import RunObserver
+from .options import LOAD_MODES, RunObserver
 from .plugins import Connector
 from .run import RunState
 from .state import IdEntry, Intent, Outcome, OutcomeRow, StateStore
@@ -32,6 +32,22 @@ class Removals(abc.ABC):
     @abc.abstractmethod
     def _require_source(self) -> Connector:
         """The source connector (a removal of what was deleted at the source needs one)."""
+
+    def _deletion_notes(self, source: Connector, entities: Sequence[str]) -> Iterator[str]:
+        """What the next delta should know: deleted lists the source says may be incomplete."""
+        identities = (source.identity(), self.target.identity())
+        found = [m for m in self.store.migrations() if (m.source, m.target) == identities]
+        last = self.store.last_successful_run(found[0].id, LOAD_MODES) if found else None
+        if last is None or not last.watermark:
+            return
+        since = dt.datetime.fromisoformat(last.watermark)
+        for entity in entities:
+            reason = source.deletions_unlisted(entity, since)
+            if reason:
+                yield (
+                    f"a delta of {entity}: {reason}; its deletions will be found by comparing "
+                    "every record"
+                )
 
     def _remove_deleted(
         self, state: RunState, entity: str, since: dt.datetime | None, complete: set[str]

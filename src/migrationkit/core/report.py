@@ -143,6 +143,8 @@ class Plan:
     entities: Sequence[EntityPlan]
     findings: Sequence[Finding]
     refused: Mapping[str, str]
+    notes: Sequence[str] = ()
+    """What the next delta should know (a source's deleted list that may be incomplete)."""
 
     @property
     def blocked(self) -> int:
@@ -163,6 +165,7 @@ class Plan:
                 "warnings": sum(1 for f in self.findings if not f.is_error),
             },
             "refused_modes": dict(self.refused),
+            "notes": list(self.notes),
         }
 
 

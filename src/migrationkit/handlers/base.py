@@ -181,6 +181,10 @@ class Handler(Generic[ContextT]):
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
         return iter(())
 
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        """Why :meth:`deleted` may miss records deleted since ``since`` (None: it does not)."""
+        return None
+
     # -- shared machinery --------------------------------------------------------------------------
 
     @staticmethod

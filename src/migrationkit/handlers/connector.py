@@ -89,6 +89,10 @@ class HandlerConnector(Generic[ContextT]):
     def migrationkit_extract_deleted(self, entity: str, since: dt.datetime | None) -> Iterator[str]:
         return self.handler(entity).deleted(since)
 
+    @hookimpl
+    def migrationkit_deletions_unlisted(self, entity: str, since: dt.datetime | None) -> str | None:
+        return self.handler(entity).deletions_unlisted(since)
+
     # -- target ----------------------------------------------------------------------------------
 
     @hookimpl

@@ -5,12 +5,19 @@ dies. Two processes refreshing the same token set therefore burn it (the ``inval
 reports in both SDKs' issue trackers). Here a refresh happens under an exclusive file lock, after
 re-reading the store (another process may have refreshed already), and the new tokens replace
 the old ones atomically before the lock is released.
+
+Some token endpoints ration themselves: Exact Online refuses a new access token sooner than
+570 seconds after the last one and more than 200 token calls a day, and answers a used refresh
+token with ``unauthorized_client``. :class:`OAuth2Session` takes those as settings
+(``min_token_age``, ``daily_token_calls``, ``relogin_errors``); the store keeps when each token
+was issued and how many token calls the day has seen, so every process sharing it counts alike.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -69,6 +76,12 @@ class TokenSet:
     expires_at: float = 0.0
     refresh_expires_at: float | None = None
     extra: Mapping[str, Any] = attrs.field(factory=dict)
+    issued_at: float = 0.0
+    """When the token endpoint issued this access token (0: unknown)."""
+    calls_day: str | None = None
+    """The UTC day ``calls`` counts token calls for."""
+    calls: int = 0
+    """Token calls made that day with this login, by every process sharing the store."""
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], now: float) -> TokenSet:
@@ -82,6 +95,7 @@ class TokenSet:
             expires_at=now + float(data.get("expires_in", 1800)),
             refresh_expires_at=now + float(refresh_life) if refresh_life else None,
             extra={k: v for k, v in data.items() if k not in known},
+            issued_at=now,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -133,7 +147,11 @@ class OAuth2Session:
     """Hands out a valid access token, refreshing it shortly before it expires.
 
     ``client_auth`` is ``"basic"`` (client id and secret in an Authorization header, as Xero
-    wants) or ``"body"`` (in the form, as Sage wants).
+    wants) or ``"body"`` (in the form, as Sage wants). ``min_token_age`` is the least time
+    between two token calls the endpoint accepts (an access token is used until it is that old,
+    and a refused one younger than that is not refreshed: the endpoint would refuse);
+    ``daily_token_calls`` caps the token calls of a UTC day; ``relogin_errors`` maps the OAuth
+    errors after which only a new login helps to a reason for the message (``""``: none).
     """
 
     token_url: str
@@ -147,6 +165,9 @@ class OAuth2Session:
     session: requests.Session = attrs.field(factory=requests.Session)
     clock: Callable[[], float] = time.time
     refreshes: int = 0
+    min_token_age: float = 0.0
+    daily_token_calls: int | None = None
+    relogin_errors: Mapping[str, str] = attrs.field(factory=lambda: {"invalid_grant": ""})
 
     def access_token(self) -> str:
         tokens = self.store.load()
@@ -160,9 +181,13 @@ class OAuth2Session:
 
     def refresh(self, rejected: str) -> str:
         """Renew after the API refused ``rejected`` (unless another process already did)."""
-        return self._refresh_under_lock(lambda current: current.access_token == rejected)
+        return self._refresh_under_lock(
+            lambda current: current.access_token == rejected, rejected=True
+        )
 
-    def _refresh_under_lock(self, needed: Callable[[TokenSet], bool]) -> str:
+    def _refresh_under_lock(
+        self, needed: Callable[[TokenSet], bool], *, rejected: bool = False
+    ) -> str:
         with self.store.locked():
             current = self.store.load()
             if current is None:
@@ -174,12 +199,28 @@ class OAuth2Session:
                     f"the {self.name} access token expired and there is no refresh token: "
                     f"{self.login_hint}"
                 )
+            age = self.clock() - current.issued_at
+            if current.issued_at and age < self.min_token_age:
+                if not rejected and current.expires_at > self.clock():
+                    return current.access_token  # still valid; too young to renew
+                raise AuthError(
+                    f"{self.name} refused an access token issued {age:.0f} s ago and gives no "
+                    f"new one within {self.min_token_age:.0f} s of the last: {self.login_hint}"
+                )
+            day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
+            calls = current.calls if current.calls_day == day else 0
+            if self.daily_token_calls is not None and calls >= self.daily_token_calls:
+                raise AuthError(
+                    f"{self.name} allows {self.daily_token_calls} token calls a day and this "
+                    "login has made them; nothing is lost: run the same command again after "
+                    "midnight UTC"
+                )
             fresh = self._exchange(
                 {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
             )
             if fresh.refresh_token is None:
                 fresh = attrs.evolve(fresh, refresh_token=current.refresh_token)
-            self.store.save(fresh)
+            self.store.save(attrs.evolve(fresh, calls_day=day, calls=calls + 1))
             self.refreshes += 1
             return fresh.access_token
 
@@ -200,7 +241,8 @@ class OAuth2Session:
         if response.status_code != 200:
             # Never echo the body: a token endpoint's answers are secrets or about secrets.
             error = _safe_error(response)
-            hint = f"; {self.login_hint}" if error == "invalid_grant" else ""
+            reason = self.relogin_errors.get(error)
+            hint = "" if reason is None else f"{': ' + reason if reason else ''}; {self.login_hint}"
             raise AuthError(
                 f"the {self.name} token endpoint refused the request ({response.status_code} "
                 f"{error}){hint}",
@@ -213,6 +255,10 @@ class OAuth2Session:
         if verifier:
             form["code_verifier"] = verifier
         tokens = self._exchange(form)
+        day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
+        earlier = self.store.load() if self.store.path.exists() else None
+        calls = earlier.calls if earlier is not None and earlier.calls_day == day else 0
+        tokens = attrs.evolve(tokens, calls_day=day, calls=calls + 1)
         self.store.save(tokens)
         return tokens
 

@@ -1,0 +1,1 @@
+"""A local Exact Online: the ``exact`` connector's sandbox (``migrationkit sandbox exact``)."""

@@ -65,3 +65,14 @@ def test_twinfield_allows_one_call_at_a_time_per_organisation_of_a_login() -> No
     assert other_office.tenant == found.tenant, "offices of one organisation share its limit"
     assert _tenancy("twinfield", {"token_store": "/tokens/b.json"}).tenant != found.tenant
     assert "s3cret" not in str(_tenancy("twinfield", {"access_token": "s3cret"}).tenant)
+
+
+def test_exact_is_limited_per_division() -> None:
+    found = _tenancy("exact", {"location": "123456"})
+    assert (found.system, found.tenant, found.limits.per_minute, found.limits.per_day) == (
+        "exact",
+        "123456",
+        60,
+        5000,
+    )
+    assert _tenancy("exact", {"division": 777}).tenant == "777"

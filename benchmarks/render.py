@@ -5,7 +5,8 @@
 ``latest.json`` holds the last run of ``benchmarks/run.py``; ``baseline.json`` (optional) the same
 benchmarks run on the code before the performance work, for the before/after comparison;
 ``analysis.md`` is the hand-written reading of the figures; ``xero.md`` and
-``sage-accounting.md`` are the API connectors' benchmarks (``benchmarks/bench_xero.py``).
+``sage-accounting.md`` are the API connectors' benchmarks (``benchmarks/bench_xero.py``);
+``portfolio.md`` is a portfolio's, one worker against two (``benchmarks/bench_portfolio.py``).
 Nothing here measures anything: every number comes from those files.
 """
 
@@ -253,6 +254,8 @@ def render(results: Path) -> str:
         _embedded(results / "xero.md"),
         "",
         _embedded(results / "sage-accounting.md"),
+        "",
+        _embedded(results / "portfolio.md"),
         "",
     ]
     return "\n".join(parts)

@@ -28,3 +28,31 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def pytest_report_header() -> str:
+    """Say at the top of every run whether the PostgreSQL tests can run, and if not why."""
+    import postgres
+
+    reason = postgres.unreachable()
+    if reason:
+        return f"postgresql: NOT reachable, its tests are skipped: {reason}"
+    where = postgres.database_url()
+    return f"postgresql: {where} (schemas {postgres.PREFIX}_*, dropped at the end)"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    import postgres
+
+    postgres.drop_session_schemas()
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The PostgreSQL server's URL; the test is skipped, with the reason, when there is none."""
+    import postgres
+
+    reason = postgres.unreachable()
+    if reason:
+        pytest.skip(reason)
+    return postgres.database_url()

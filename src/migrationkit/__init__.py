@@ -25,6 +25,8 @@ from .core.contract import (
     RemovalRequest,
     RemovalResult,
     RunContext,
+    Tenancy,
+    TenantLimits,
 )
 from .core.convert import converter
 from .core.engine import Migration, MigrationOptions, RunObserver, SourceInvalid
@@ -176,6 +178,8 @@ __all__ = [
     "StateStore",
     "TaxRate",
     "TaxTreatment",
+    "Tenancy",
+    "TenantLimits",
     "TrackingAssignment",
     "TrackingCategory",
     "TrackingOption",

@@ -46,6 +46,7 @@ from .core.report import (
     write_reports,
 )
 from .core.state import SQLiteStateStore
+from .portfolio.cli import portfolio
 
 __all__ = ["cli", "main"]
 
@@ -696,6 +697,8 @@ def sandbox() -> None:
 def auth() -> None:
     """Log in to an accounting API (connectors add logins)."""
 
+
+cli.add_command(portfolio)
 
 _GROUPS: dict[str, click.Group] = {"generate": generate, "sandbox": sandbox, "auth": auth, "": cli}
 

@@ -26,6 +26,8 @@ __all__ = [
     "RemovalRequest",
     "RemovalResult",
     "RunContext",
+    "Tenancy",
+    "TenantLimits",
 ]
 
 
@@ -43,6 +45,47 @@ class LocationOnly:
     )
 
 
+@attrs.frozen(kw_only=True)
+class TenantLimits:
+    """An accounting system's documented call limits for one tenant.
+
+    ``concurrent`` calls in flight at once, ``per_minute`` calls in any window of ``minute``
+    seconds, ``per_day`` calls in any window of ``day`` seconds; ``None`` is no limit of that
+    kind. A sandbox whose clock runs faster has shorter windows (:meth:`scaled`).
+    """
+
+    concurrent: int | None = None
+    per_minute: int | None = None
+    per_day: int | None = None
+    minute: float = 60.0
+    day: float = 86_400.0
+
+    @property
+    def any(self) -> bool:
+        """Whether the system limits a tenant at all."""
+        return any(n is not None for n in (self.concurrent, self.per_minute, self.per_day))
+
+    def scaled(self, factor: float) -> TenantLimits:
+        """The same limits with time running ``factor`` times faster (for sandboxes)."""
+        return attrs.evolve(self, minute=self.minute / factor, day=self.day / factor)
+
+
+@attrs.frozen(kw_only=True)
+class Tenancy:
+    """Where a connector's writes land: the system, the tenant, and the system's limits.
+
+    ``tenant`` is what the system counts its limits by (a Xero tenant id, a Sage Accounting
+    business, an Exact division, a Twinfield office), or ``None`` when the system has no
+    limits per tenant (a folder of files). Migrations of many companies into one system share
+    a queue per ``system``; those into one tenant run one at a time, so the limits hold
+    however many workers take part (see ``docs/portfolio.md``).
+    """
+
+    system: str
+    tenant: str | None = None
+    limits: TenantLimits = TenantLimits()
+
+
 def _options_class(_instance: object, _attribute: object, value: type) -> None:
     if not (isinstance(value, type) and attrs.has(value)):
         raise TypeError(f"ConnectorInfo.options must be an attrs class, not {value!r}")
@@ -58,6 +101,10 @@ class ConnectorInfo:
     converter of :mod:`migrationkit.core.convert`, which refuses unknown keys and wrong types
     in one clear line; ``factory`` is then called with that instance and returns an object
     whose methods implement the connector hooks of :mod:`migrationkit.core.hookspecs`.
+
+    ``tenancy``, given the same options instance, says which system and tenant the connector
+    writes to and the system's documented limits per tenant (:class:`Tenancy`). A connector
+    that declares none is a system of its own name without limits.
     """
 
     name: str
@@ -66,6 +113,16 @@ class ConnectorInfo:
     capabilities: Mapping[str, EntityCapabilities]
     location_help: str = ""
     options: type = attrs.field(default=LocationOnly, validator=_options_class)
+    tenancy: Callable[[Any], Tenancy] | None = None
+
+    def tenancy_for(self, options: object) -> Tenancy:
+        """Where a connector opened with ``options`` (an ``options`` instance) writes."""
+        if self.tenancy is None:
+            return Tenancy(system=self.name)
+        found = self.tenancy(options)
+        if not isinstance(found, Tenancy):
+            raise TypeError(f"the tenancy of connector {self.name!r} must be a Tenancy")
+        return found
 
     def option_help(self) -> dict[str, str]:
         """Each option's name and one-line help, in declaration order."""

@@ -16,7 +16,7 @@ import importlib.metadata
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -48,7 +48,9 @@ from .reconcile import Reconciliation, reconcile
 from .removal import LOOKUP_CHUNK, Removals
 from .report import Counts, EntityPlan, Plan, RunReport
 from .resolver import PlanResolver, Resolver
-from .run import Pending, RunState, few_collections
+from .run import Pending, RunState, describe_error, few_collections
+from .run import rejected_row as _rejected
+from .run import skipped_row as _skip
 from .sampling import select_sample
 from .state import (
     IdEntry,
@@ -97,12 +99,16 @@ class Migration(Removals):
         store: StateStore,
         options: MigrationOptions | None = None,
         observer: RunObserver | None = None,
+        on_batch: Callable[[str, int], None] | None = None,
     ) -> None:
         self.source = source
         self.target = target
         self.store = store
         self.options = options or MigrationOptions()
         self.observer: RunObserver = observer or SilentObserver()
+        self.on_batch = on_batch
+        """Called with the entity and the number of records after each batch's outcomes are
+        committed (loads and removals): where a caller may checkpoint, or pause the run."""
 
     # ------------------------------------------------------------------------------------------
     # what moves
@@ -399,7 +405,7 @@ class Migration(Removals):
                 )
             ),
             notes=notes,
-            error=_describe_error(error),
+            error=describe_error(error),
             error_retriable=None if error is None else is_retriable(error),
         )
 
@@ -917,6 +923,8 @@ class Migration(Removals):
                 if pending.operation is Operation.CREATE:
                     state.resolver.note(entity, key, None)
         self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
+        if self.on_batch is not None:
+            self.on_batch(entity, len(batch))
 
     def rollback_preview(self, run_id: int | None = None) -> dict[str, int]:
         """How many records of each entity a rollback would take back (``run_id`` None: all)."""
@@ -972,28 +980,3 @@ class Migration(Removals):
                 self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
         return removed, self._reconciled(state.report)
-
-
-def _rejected(entity: str, item: Rejected) -> OutcomeRow:
-    return OutcomeRow(
-        entity=entity,
-        source_key=item.key,
-        outcome=Outcome.SKIPPED,
-        reason=item.code,
-        message=item.message + (f" (at {item.pointer})" if item.pointer else ""),
-    )
-
-
-def _skip(entity: str, key: str, code: str, message: str) -> OutcomeRow:
-    return OutcomeRow(
-        entity=entity, source_key=key, outcome=Outcome.SKIPPED, reason=code, message=message
-    )
-
-
-def _describe_error(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"

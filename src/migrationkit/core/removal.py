@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .capabilities import Removal
 from .contract import RemovalRequest
@@ -27,6 +27,7 @@ class Removals(abc.ABC):
     target: Connector
     source: Connector | None
     observer: RunObserver
+    on_batch: Callable[[str, int], None] | None
 
     @abc.abstractmethod
     def _require_source(self) -> Connector:
@@ -102,6 +103,8 @@ class Removals(abc.ABC):
                 ],
             )
             self.observer.advanced(entity, len(entries))
+            if self.on_batch is not None:
+                self.on_batch(entity, len(entries))
             return
         for start in range(0, len(entries), caps.batch_size):
             chunk = entries[start : start + caps.batch_size]
@@ -156,3 +159,5 @@ class Removals(abc.ABC):
                     )
             self.store.record_outcomes(state.migration.id, state.run.id, outcomes)
             self.observer.advanced(entity, len(chunk))
+            if self.on_batch is not None:
+                self.on_batch(entity, len(chunk))

@@ -11,13 +11,20 @@ from collections.abc import Iterator
 
 import attrs
 
-from .contract import Operation, RunContext
+from .contract import Operation, Rejected, RunContext
 from .model import Record, Reference
 from .report import Counts, RunReport
 from .resolver import Resolver
-from .state import IdEntry, MigrationInfo, RunInfo
+from .state import IdEntry, MigrationInfo, Outcome, OutcomeRow, RunInfo
 
-__all__ = ["Pending", "RunState", "few_collections"]
+__all__ = [
+    "Pending",
+    "RunState",
+    "describe_error",
+    "few_collections",
+    "rejected_row",
+    "skipped_row",
+]
 
 
 @attrs.define
@@ -69,3 +76,31 @@ def few_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+def rejected_row(entity: str, item: Rejected) -> OutcomeRow:
+    """The skipped outcome of a source item the connector could not read."""
+    return OutcomeRow(
+        entity=entity,
+        source_key=item.key,
+        outcome=Outcome.SKIPPED,
+        reason=item.code,
+        message=item.message + (f" (at {item.pointer})" if item.pointer else ""),
+    )
+
+
+def skipped_row(entity: str, key: str, code: str, message: str) -> OutcomeRow:
+    """The skipped outcome of a record that cannot go to the target, with its reason."""
+    return OutcomeRow(
+        entity=entity, source_key=key, outcome=Outcome.SKIPPED, reason=code, message=message
+    )
+
+
+def describe_error(error: BaseException | None) -> str | None:
+    """A run's error in one line for its report (``None`` when it has none)."""
+    if error is None:
+        return None
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from migrationkit.core.capabilities import EntityCapabilities, Removal
-from migrationkit.core.contract import ConnectorInfo
+from migrationkit.core.contract import ConnectorInfo, Tenancy
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import ENTITY_ORDER
 
@@ -21,6 +21,11 @@ _EVERYTHING = EntityCapabilities(
 )
 
 CAPABILITIES = dict.fromkeys(ENTITY_ORDER, _EVERYTHING)
+
+
+def _tenancy(options: CsvOptions) -> Tenancy:
+    # Files on a disk: no tenant, no limits.
+    return Tenancy(system="csv")
 
 
 def _factory(options: CsvOptions) -> object:
@@ -39,5 +44,6 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             capabilities=CAPABILITIES,
             location_help="a folder, e.g. csv:out/",
             options=CsvOptions,
+            tenancy=_tenancy,
         )
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import click
 
-from migrationkit.core.contract import ConnectorInfo
+from migrationkit.core.contract import ConnectorInfo, Tenancy, TenantLimits
 from migrationkit.core.hookspecs import hookimpl
 
 from .entities import TABLE
@@ -22,6 +22,19 @@ __all__ = ["CAPABILITIES"]
 
 CAPABILITIES = TABLE.capabilities()
 """Derived from the entity table, so the flags cannot disagree with what the handlers do."""
+
+
+TENANT_LIMITS = TenantLimits(per_minute=60, per_day=5000)
+"""Exact Online's documented limits per division: 60 calls a minute, 5,000 a day."""
+
+
+def _tenancy(options: ExactOptions) -> Tenancy:
+    division = options.division or options.location
+    return Tenancy(
+        system="exact",
+        tenant=str(division) if division else "(the login's current division)",
+        limits=TENANT_LIMITS.scaled(options.rate_scale),
+    )
 
 
 def _factory(options: ExactOptions) -> object:
@@ -40,6 +53,7 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             capabilities=CAPABILITIES,
             location_help="the division number, e.g. exact:123456",
             options=ExactOptions,
+            tenancy=_tenancy,
         )
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import click
 
-from migrationkit.core.contract import ConnectorInfo
+from migrationkit.core.contract import ConnectorInfo, Tenancy, TenantLimits
 from migrationkit.core.hookspecs import hookimpl
 
 from .entities import TABLE
@@ -21,6 +21,19 @@ __all__ = ["CAPABILITIES"]
 
 CAPABILITIES = TABLE.capabilities()
 """Derived from the entity table, so the flags cannot disagree with what the handlers do."""
+
+
+TENANT_LIMITS = TenantLimits(per_minute=200)
+"""Sage Accounting's documented limit per business: 200 calls in 60 seconds."""
+
+
+def _tenancy(options: SageAccountingOptions) -> Tenancy:
+    # Without a business the login's only one is used: all such clients share one key.
+    return Tenancy(
+        system="sage-accounting",
+        tenant=options.location or "(the login's only business)",
+        limits=TENANT_LIMITS.scaled(options.rate_scale),
+    )
 
 
 def _factory(options: SageAccountingOptions) -> object:
@@ -39,6 +52,7 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             capabilities=CAPABILITIES,
             location_help="the business id or name, e.g. sage-accounting:'Larkspur Ltd'",
             options=SageAccountingOptions,
+            tenancy=_tenancy,
         )
     )
 

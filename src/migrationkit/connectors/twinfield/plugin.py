@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import click
 
-from migrationkit.core.contract import ConnectorInfo
+from migrationkit.core.contract import ConnectorInfo, Tenancy, TenantLimits
 from migrationkit.core.hookspecs import hookimpl
 
 from .entities import TABLE
@@ -21,6 +21,20 @@ __all__ = ["CAPABILITIES"]
 
 CAPABILITIES = TABLE.capabilities()
 """Derived from the entity table, so the flags cannot disagree with what the handlers do."""
+
+
+TENANT_LIMITS = TenantLimits(concurrent=1)
+"""Wolters Kluwer's advice: one call in flight per organisation."""
+
+
+def _tenancy(options: TwinfieldOptions) -> Tenancy:
+    # The organisation is the login's (its token says which): clients logged in alike share it.
+    login = "a fixed access token" if options.access_token else options.token_store
+    return Tenancy(
+        system="twinfield",
+        tenant=f"organisation of {login or 'the default login'}",
+        limits=TENANT_LIMITS.scaled(options.rate_scale),
+    )
 
 
 def _factory(options: TwinfieldOptions) -> object:
@@ -39,6 +53,7 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             capabilities=CAPABILITIES,
             location_help="the administration (office) code, e.g. twinfield:NLA001234",
             options=TwinfieldOptions,
+            tenancy=_tenancy,
         )
     )
 

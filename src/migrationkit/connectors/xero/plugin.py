@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from migrationkit.core.contract import ConnectorInfo
+from migrationkit.core.contract import ConnectorInfo, Tenancy, TenantLimits
 from migrationkit.core.hookspecs import hookimpl
 
 from .entities import BATCH_SIZE, TABLE
@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
 CAPABILITIES = TABLE.capabilities()
 """Derived from the entity table, so the flags cannot disagree with what the handlers do."""
+
+
+TENANT_LIMITS = TenantLimits(concurrent=5, per_minute=60, per_day=5000)
+"""Xero's documented limits per tenant (organisation); the connector's own limiter keeps them."""
+
+
+def _tenancy(options: XeroOptions) -> Tenancy:
+    return Tenancy(
+        system="xero",
+        tenant=options.tenant_id or options.location,
+        limits=TENANT_LIMITS.scaled(options.rate_scale),
+    )
 
 
 def _factory(options: XeroOptions) -> object:
@@ -40,6 +52,7 @@ def migrationkit_register_connectors(register: Callable[[ConnectorInfo], None]) 
             capabilities=CAPABILITIES,
             location_help="the tenant id, e.g. xero:6f7594f2-... (see `migrationkit auth xero`)",
             options=XeroOptions,
+            tenancy=_tenancy,
         )
     )
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from migrationkit.core import convert
+from migrationkit.core.money import ZERO, as_decimal
 
 __all__ = [
     "ACCOUNT_CODE_LENGTH",
@@ -79,15 +80,11 @@ def nested(value: Any) -> tuple[list[dict[str, Any]], str | None]:
 
 def money(value: Any) -> Decimal:
     """An amount from the wire (a JSON number already ``Decimal``, an ``int``, numeric text)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        raise TypeError("a boolean is not an amount")
-    if isinstance(value, int | str):
-        return Decimal(value)
     if value is None:
-        return Decimal(0)
-    raise TypeError(f"{value!r} is not an amount; decode bodies with wire.loads")
+        return ZERO
+    if isinstance(value, float):
+        raise TypeError(f"{value!r} is not an amount; decode bodies with wire.loads")
+    return as_decimal(value)
 
 
 def opt_money(value: Any) -> Decimal | None:

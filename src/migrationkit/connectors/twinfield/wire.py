@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from migrationkit.core.money import CENT, ZERO, parse_money
+from migrationkit.core.money import money_text as money_text_of
+
 __all__ = [
     "CENT",
     "amount",
@@ -21,8 +24,6 @@ __all__ = [
     "side",
     "signed",
 ]
-
-CENT = Decimal("0.01")
 
 
 def date_text(value: dt.date) -> str:
@@ -50,19 +51,17 @@ def parse_period(text: str) -> tuple[int, int]:
 
 def money_text(value: Decimal) -> str:
     """An amount as Twinfield takes it: plain text with at least two decimals, no exponent."""
-    if value == value.to_integral_value():
-        value = value.quantize(CENT)
-    text = format(value, "f")
-    if "." in text and len(text.split(".")[1]) < 2:
-        text = format(value.quantize(CENT), "f")
+    text = money_text_of(value)
+    if "." not in text or len(text.split(".")[1]) < 2:
+        text = money_text_of(value.quantize(CENT))
     return text
 
 
 def amount(text: str | None) -> Decimal:
     """An amount from the wire (empty means zero)."""
     if text is None or not text.strip():
-        return Decimal(0)
-    return Decimal(text.strip())
+        return ZERO
+    return parse_money(text)
 
 
 def side(value: Decimal) -> tuple[str, Decimal]:

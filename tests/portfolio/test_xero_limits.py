@@ -110,6 +110,10 @@ def test_three_workers_never_break_a_tenants_limits(
 ) -> None:
     app, server = sandbox
     folder = fast_folder(tmp_path / "practice")
+    # One client at a time per worker: the first worker up cannot take every tenant's first
+    # client before the others have started, however slow the machine.
+    with (folder / "portfolio.toml").open("a", encoding="utf-8") as settings:
+        settings.write("concurrency = 1\n")
     sources = companies(len(TENANTS))
     with Portfolio(folder) as portfolio:
         for n, tenant in enumerate(TENANTS):

@@ -323,9 +323,11 @@ class Portfolio:
         names = [c.name for c in clients]
         helpers: list[subprocess.Popen[bytes]] = []
         with self._runtime(listen=True) as runtime:
-            ids = self._enqueue(runtime, mode, clients, sample)
             try:
+                # The helpers start before the work is queued: they take a few seconds to start,
+                # and in that time this process alone would take every client it may run.
                 helpers = [self._spawn_worker(n) for n in range(1, workers)]
+                ids = self._enqueue(runtime, mode, clients, sample)
 
                 def poll() -> None:
                     if on_progress is not None:

@@ -5,6 +5,7 @@ reads when only a new login helps. No secret appears in any message."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -136,13 +137,15 @@ def test_two_processes_migrating_into_one_division_never_burn_the_refresh_token(
     first = _migrate(masters)
     assert first.returncode == 0, first.stdout + first.stderr
     expire(app, store)  # the first call of both processes must refresh
+    # A process that hangs is made to print where (faulthandler on SIGABRT) before it is killed.
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
     processes = [
         subprocess.Popen(
-            _command(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            _command(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
         for config in configs
     ]
-    outputs = [p.communicate(timeout=240)[0] for p in processes]
+    outputs = [_output(p, timeout=240) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     assert app.oauth.refreshes == 1, "one refresh, shared through the store by both"
     assert app.oauth.old_refresh_tokens_used == 0 and app.oauth.too_early == 0
@@ -159,6 +162,16 @@ def _command(config: Path, *extra: str) -> list[str]:
         sys.executable, "-m", "migrationkit", "--quiet", "--config", str(config), "migrate",
         "--skip-validation", *extra,
     ]  # fmt: skip
+
+
+def _output(process: subprocess.Popen[str], timeout: float) -> str:
+    """What the process printed; if it runs past ``timeout``, its threads' stacks, and a failure."""
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        stacks = process.communicate(timeout=30)[0]
+        pytest.fail(f"{process.args} still ran after {timeout:.0f} s; where it was:\n{stacks}")
 
 
 def _migrate(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:

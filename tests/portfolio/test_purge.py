@@ -15,7 +15,7 @@ import pytest
 from migrationkit.cli import main
 from migrationkit.portfolio import ClientStatus, Portfolio, model
 from migrationkit.portfolio.place import PortfolioSettings
-from portfolio.portfolio_support import add_clients
+from portfolio.portfolio_support import add_clients, fast_folder
 
 
 def _days_ago(days: float) -> str:
@@ -189,3 +189,38 @@ def test_settings_and_the_command_line(
     assert len(lines) == len(planned["removals"]) and f"{len(lines)} item(s) removed." in out
     code, out, _ = run("portfolio", "list", "--portfolio", str(portfolio_dir))
     assert "done" in out
+
+
+def test_purge_in_postgresql_deletes_the_rows_and_rewrites_the_tables(
+    companies, tmp_path: Path, postgres_url: str, pg_namespace: str
+) -> None:
+    import psycopg
+
+    [source] = companies(1)
+    with Portfolio(
+        fast_folder(tmp_path / "practice"), database_url=postgres_url, namespace=pg_namespace
+    ) as portfolio:
+        [name] = add_clients(portfolio, [source], tmp_path / "out")
+        [client] = portfolio.run("full", portfolio.select([name]))
+        schema = portfolio.place.state_schema(client)
+
+        def count(table: str) -> int:
+            with psycopg.connect(postgres_url) as db:
+                row = db.execute(f"SELECT COUNT(*) FROM {schema}.{table}").fetchone()
+                return int(row[0]) if row else -1
+
+        ids, outcomes = count("id_map"), count("outcomes")
+        assert ids and outcomes
+        portfolio.store.update(name, status_at=_days_ago(6))
+        dry = portfolio.purge(dry_run=True)
+        assert (name, "rows", f"outcomes in schema {schema}", outcomes) in {
+            (r.client, r.kind, r.what, r.count) for r in dry.removals
+        }
+        done = portfolio.purge()
+        assert [r.line() for r in done.removals] == [r.line() for r in dry.removals]
+        assert (count("outcomes"), count("runs"), count("id_map")) == (0, 1, ids)
+        assert portfolio.purge(older_than=0, everything=True).clients == ()  # purged already
+        portfolio.store.update(name, purged_at=None)
+        assert portfolio.purge(older_than=0, everything=True).clients == (name,)
+        with psycopg.connect(postgres_url) as db:
+            assert db.execute("SELECT to_regnamespace(%s)", (schema,)).fetchone() == (None,)

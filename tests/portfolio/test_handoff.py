@@ -232,6 +232,11 @@ def test_each_refusal_is_its_own_line(
     assert event.event == "withdrawn" and not again.file.exists()
     with pytest.raises(HandoffError, match="has no open offer to withdraw"):
         sender.withdraw("Acme Ltd")
+    # Removing a client withdraws its open offer.
+    last = sender.offer("Acme Ltd", out=tmp_path / "last.mkhandoff")
+    sender.remove("Acme Ltd", delete_data=True)
+    assert not last.file.exists()
+    assert [e.event for e in sender.handoff_history()][-2:] == ["offered", "withdrawn"]
     sender.close()
 
 

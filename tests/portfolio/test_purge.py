@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from migrationkit.cli import main
-from migrationkit.portfolio import ClientStatus, Portfolio, model
+from migrationkit.portfolio import ClientStatus, Portfolio, PortfolioError, model
 from migrationkit.portfolio.place import PortfolioSettings
 from portfolio.portfolio_support import add_clients, fast_folder
 
@@ -123,6 +123,9 @@ def test_purge_all_takes_the_state_store_and_leaves_nothing_of_it(
         done = portfolio.purge(older_than=0, everything=True)
         assert [r.line() for r in done.removals] == [r.line() for r in dry.removals]
         assert not any(folder.glob("state.db*")) and not (folder / "reports").exists()
+        # Without its id map, a load would write every record again: refused in one line.
+        with pytest.raises(PortfolioError, match="was purged with --all: without its id map"):
+            portfolio.enqueue("delta", portfolio.select([name]))
         with contextlib.closing(sqlite3.connect(portfolio.place.home / "portfolio.db")) as db:
             assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
 

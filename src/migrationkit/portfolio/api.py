@@ -188,6 +188,8 @@ class Portfolio:
                 f"client {name!r} is {(client.queued and 'queued') or client.status}; "
                 "remove it once its run has ended"
             )
+        if self.handoffs.open_offer(name) is not None:
+            self.handoffs.withdraw(name)
         self._forget_workflows(client)
         self.place.delete_state(client)
         self.place.delete_files(client)
@@ -380,6 +382,15 @@ class Portfolio:
     ) -> list[str]:
         if mode not in MODES:
             raise PortfolioError(f"unknown mode {mode!r} (modes: {', '.join(MODES)})")
+        clients = list(clients)
+        if mode not in ("validate", "reconcile"):
+            for client in clients:
+                if client.purged_at and client.runs and not self.place.has_state(client):
+                    raise PortfolioError(
+                        f"client {client.name!r} was purged with --all: without its id map a "
+                        f"{mode} run would write every record to the target again (validate and "
+                        "reconcile still run; add it anew to migrate it again)"
+                    )
         ids: list[str] = []
         for client in clients:
             fresh = self.store.get(client.name)

@@ -176,6 +176,18 @@ class Place:
             return PostgresStateStore(self.database_url, self.state_schema(client))
         return SQLiteStateStore(self.client_folder(client) / "state.db")
 
+    def has_state(self, client: Client) -> bool:
+        """Whether the client has a state store (a purge with ``--all`` deletes it)."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as connection:
+                row = connection.execute(
+                    "SELECT to_regnamespace(%s)", (self.state_schema(client),)
+                ).fetchone()
+            return row is not None and row[0] is not None
+        return (self.client_folder(client) / "state.db").exists()
+
     def delete_state(self, client: Client) -> None:
         """Delete the client's state store, wherever it lives."""
         if self.database_url:

@@ -35,6 +35,7 @@ def handoff(ctx: click.Context) -> None:
 @click.option(
     "--days",
     type=click.FloatRange(min=0, min_open=True),
+    metavar="DAYS",
     help="Days the offer lasts (default: handoff_days, 15).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print code, file and expiry as JSON.")
@@ -148,7 +149,9 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
     help="Clients live this many days or more (default: purge_after_days, 5).",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option("--all", "everything", is_flag=True, help="The id map too (delta starts over).")
+@click.option(
+    "--all", "everything", is_flag=True, help="The id map too (the client cannot load again)."
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON object: clients, removals, left.")
 @click.pass_context
 def purge(

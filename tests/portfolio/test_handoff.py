@@ -129,6 +129,8 @@ def test_offer_accept_then_a_delta_creates_nothing_on_the_target(companies, tmp_
         assert client.moved == ran.moved and client.email == "books@acme.test"
         assert client.report and Path(client.report).exists()
         assert Path(client.report).is_relative_to(receiver.place.folder)
+        assert stat.S_IMODE(Path(client.report).stat().st_mode) == 0o600
+        assert stat.S_IMODE(Path(client.report).parent.stat().st_mode) == 0o700
         state = receiver.place.client_folder(client) / "state.db"
         assert stat.S_IMODE(state.stat().st_mode) == 0o600
         with sqlite3.connect(state) as db:

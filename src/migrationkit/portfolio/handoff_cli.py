@@ -31,7 +31,9 @@ def handoff(ctx: click.Context) -> None:
 @_where_options
 @click.argument("name")
 @click.option("--to", "to", metavar="EMAIL", help="Who the offer is for (kept in the history).")
-@click.option("--out", type=click.Path(dir_okay=False), help="The bundle (default NAME.mkhandoff).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="The bundle (default: CLIENT.mkhandoff here)."
+)
 @click.option(
     "--days",
     type=click.FloatRange(min=0, min_open=True),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
 import sqlite3
 import tempfile
@@ -28,7 +29,14 @@ from migrationkit.core.state import SQLiteStateStore
 from .model import Client
 from .place import Place
 
-__all__ = ["client_fields", "pack_state", "strip_secrets", "unpack_state"]
+__all__ = [
+    "client_fields",
+    "dumps_toml",
+    "pack_state",
+    "record_of",
+    "strip_secrets",
+    "unpack_state",
+]
 
 _STATE_TABLES = ("migrations", "runs", "id_map", "outcomes", "intents")
 _KEPT = (
@@ -241,8 +249,6 @@ def unpack_state(place: Place, client: Client, data: bytes) -> None:
 
 def _owner_only(path: Path) -> Path:
     """``path`` created empty, readable by its owner only, before anything is written to it."""
-    import os
-
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     os.chmod(path, 0o600)
     return path

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import postgres
 from migrationkit import ConnectorInfo, PluginRegistry, hookimpl
@@ -361,3 +363,48 @@ def test_in_one_database_withdraw_reject_and_accept_reach_the_other_side(
         with pytest.raises(PortfolioError, match="handed over to another portfolio"):
             sender.select(["Acme Ltd"])
         assert [e.event for e in sender.handoff_history()][-2:] == ["offered", "accepted"]
+
+
+_HEADERS = st.fixed_dictionaries(
+    {
+        "format": st.sampled_from([1, 1, 2, "1", None]),
+        "cipher": st.sampled_from(["AES-256-GCM", "AES-256-GCM", "ROT13"]),
+        "kdf": st.one_of(
+            st.fixed_dictionaries(
+                {
+                    "name": st.sampled_from(["argon2id", "scrypt", "md5"]),
+                    "memory_kib": st.sampled_from([8192, 1, 2**40, "8192", True]),
+                    "iterations": st.sampled_from([1, 0, 99]),
+                    "lanes": st.sampled_from([1, -1]),
+                    "n": st.sampled_from([2**14, 3, 2**40]),
+                    "r": st.sampled_from([1, 8, 64]),
+                    "p": st.sampled_from([1, 9]),
+                    "salt": st.sampled_from(["MDEyMzQ1Njc4OWFiY2RlZg==", "", "!!", 7]),
+                }
+            ),
+            st.none(),
+            st.text(max_size=5),
+        ),
+        "nonce": st.sampled_from(["AAAAAAAAAAAAAAAA", "AAAA", "", None, "***"]),
+    }
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.one_of(_HEADERS, st.binary(max_size=60).map(lambda b: b.decode("latin-1"))),
+    body=st.binary(max_size=80),
+    code=st.one_of(st.just("7K3M-Q9PA-X2DF"), st.text(max_size=20)),
+)
+def test_any_bundle_opens_or_is_one_handoff_error(
+    tmp_path: Path, header: object, body: bytes, code: str
+) -> None:
+    """Whatever the file holds and whatever code is typed, a HandoffError and nothing else."""
+    text = header if isinstance(header, str) else json.dumps(header)
+    path = tmp_path / "fuzz.mkhandoff"
+    path.write_bytes(b"MIGRATIONKIT-HANDOFF\n" + text.encode("utf-8", "replace") + b"\n" + body)
+    with pytest.raises(HandoffError) as caught:
+        open_bundle(path, code)
+    assert "\n" not in str(caught.value)

@@ -122,8 +122,8 @@ class Kdf:
             raise ValueError("kdf")
         name = data.get("name")
         bounds = {
-            "argon2id": {"memory_kib": (8192, 1 << 21), "iterations": (1, 16), "lanes": (1, 16)},
-            "scrypt": {"n": (1 << 14, 1 << 20), "r": (1, 16), "p": (1, 4)},
+            "argon2id": {"memory_kib": (8192, 1 << 20), "iterations": (1, 16), "lanes": (1, 16)},
+            "scrypt": {"n": (1 << 14, 1 << 20), "r": (1, 8), "p": (1, 4)},
         }.get(str(name))
         if bounds is None:
             raise ValueError("kdf name")

@@ -442,15 +442,15 @@ class Handoffs:
     ) -> Client:
         slug = slug_of(name)
         folder = self.place.client_folder(Client(name=name, slug=slug))
-        secrets = any(self.registry.info(c).secret_options() for c in connectors)
+        logins = [c for c in dict.fromkeys(connectors) if self.registry.info(c).secret_options()]
         status = ClientStatus(record.get("status", "pending"))
         status = status if status in _OFFERABLE else ClientStatus.PENDING
         reason = None
-        if secrets:
+        if logins:
             status = ClientStatus.WAITING
+            how = " and ".join(f"migrationkit auth {c}" for c in logins)
             reason = (
-                f"consent needed: handed over from {offer['by']}; log in again "
-                f"(migrationkit auth {' / '.join(dict.fromkeys(connectors))}), then run it"
+                f"consent needed: handed over from {offer['by']}; log in again ({how}), then run it"
             )
         values = record_of(
             record,

@@ -227,3 +227,12 @@ def test_purge_in_postgresql_deletes_the_rows_and_rewrites_the_tables(
         assert portfolio.purge(older_than=0, everything=True).clients == (name,)
         with psycopg.connect(postgres_url) as db:
             assert db.execute("SELECT to_regnamespace(%s)", (schema,)).fetchone() == (None,)
+
+
+def test_waiting_on_a_run_whose_records_were_purged_ends(portfolio_dir: Path) -> None:
+    # Retention deletes the engine's records of finished runs; whoever still waits on one
+    # must not wait forever.
+    with Portfolio(portfolio_dir) as portfolio, portfolio._runtime(listen=False) as runtime:
+        started = time.monotonic()
+        assert runtime.wait(["gone_1a2b3c:1:full"], every=0.05) == {"gone_1a2b3c:1:full": "PURGED"}
+        assert time.monotonic() - started < 10

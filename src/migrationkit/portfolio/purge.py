@@ -337,7 +337,8 @@ def carry_out(
             else:
                 path.unlink(missing_ok=True)
             done.append(removal)
-    store.db.vacuum()
+    if done:
+        store.db.vacuum()
     if not place.database_url and engine is not None and chosen.workflows:
         _vacuum_file(place.home / "system.db")
     return attrs.evolve(chosen, removals=tuple(done), left=tuple(left))

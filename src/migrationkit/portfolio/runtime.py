@@ -337,7 +337,10 @@ class Runtime:
             if time.monotonic() - asked >= max(every, 1.0):
                 asked = time.monotonic()
                 statuses = self.statuses(workflow_ids)
-                if all(statuses.get(w) in FINISHED for w in workflow_ids):
+                # A workflow no longer there has ended and been purged (retention deletes the
+                # engine's records of finished runs only).
+                statuses = {w: statuses.get(w, "PURGED") for w in workflow_ids}
+                if all(s in FINISHED or s == "PURGED" for s in statuses.values()):
                     self._settle_broken(statuses)
                     if on_poll is not None:
                         on_poll()
@@ -347,7 +350,7 @@ class Runtime:
     def _settle_broken(self, statuses: dict[str, str]) -> None:
         """A workflow DBOS gave up on leaves its client failed, never migrating."""
         for workflow_id, status in statuses.items():
-            if status == "SUCCESS":
+            if status in ("SUCCESS", "PURGED"):
                 continue
             for client in self.clients.all():
                 if client.workflow_id == workflow_id and client.status in (

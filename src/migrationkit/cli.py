@@ -47,6 +47,7 @@ from .core.report import (
 )
 from .core.state import SQLiteStateStore
 from .portfolio.cli import portfolio
+from .portfolio.handoff_cli import handoff, purge
 
 __all__ = ["cli", "main"]
 
@@ -699,6 +700,8 @@ def auth() -> None:
 
 
 cli.add_command(portfolio)
+cli.add_command(handoff)
+cli.add_command(purge)
 
 _GROUPS: dict[str, click.Group] = {"generate": generate, "sandbox": sandbox, "auth": auth, "": cli}
 

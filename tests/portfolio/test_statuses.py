@@ -23,6 +23,11 @@ ARROWS = {
     (S.ACTIVE, S.REMOVED),
     (S.FAILED, S.MIGRATING),
     (S.FAILED, S.REMOVED),
+    # A handoff another portfolio accepted; the handed-over copy can only be removed.
+    (S.PENDING, S.HANDED_OVER),
+    (S.ACTIVE, S.HANDED_OVER),
+    (S.FAILED, S.HANDED_OVER),
+    (S.HANDED_OVER, S.REMOVED),
 }
 
 

@@ -97,7 +97,8 @@ class ConnectorInfo:
 
     ``options`` is an attrs class holding every option the connector takes (``location`` holds
     the part after the colon in ``NAME:LOCATION``), each field with a ``help`` text in its
-    metadata. Options from a config file, a spec or a program are structured into it with the
+    metadata (``secret=True`` there marks a credential: a client secret, a token). Options
+    from a config file, a spec or a program are structured into it with the
     converter of :mod:`migrationkit.core.convert`, which refuses unknown keys and wrong types
     in one clear line; ``factory`` is then called with that instance and returns an object
     whose methods implement the connector hooks of :mod:`migrationkit.core.hookspecs`.
@@ -131,6 +132,19 @@ class ConnectorInfo:
             for field in attrs.fields(self.options)
             if not field.metadata.get("hidden")
         }
+
+    def secret_options(self) -> frozenset[str]:
+        """The options that hold a credential (``secret=True`` in their metadata).
+
+        They never leave the machine: a handoff bundle goes without them, and they are kept out
+        of what the portfolio stores and shows.
+        """
+        return frozenset(
+            name
+            for field in attrs.fields(self.options)
+            if field.metadata.get("secret")
+            for name in {field.name, field.alias or field.name}
+        )
 
     @property
     def is_source(self) -> bool:

@@ -20,6 +20,8 @@ from migrationkit.core.plugins import PluginRegistry
 from migrationkit.core.report import write_errors_csv
 from migrationkit.core.state import Outcome
 
+from . import purge as retention
+from .handoff import HandoffEvent, Handoffs, Offer
 from .model import MODES, Client, ClientStatus, Paying, PortfolioError, now, slug_of
 from .place import DATABASE_URL_ENV, NAMESPACE_ENV, Place, PortfolioSettings
 from .report import write_portfolio_report
@@ -55,6 +57,7 @@ class Portfolio:
         self.settings = settings or self.place.settings()
         self.registry = registry or PluginRegistry()
         self._store: ClientStore | None = None
+        self._handoffs: Handoffs | None = None
 
     def __enter__(self) -> Portfolio:
         return self
@@ -63,6 +66,7 @@ class Portfolio:
         self.close()
 
     def close(self) -> None:
+        self._handoffs = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -149,6 +153,7 @@ class Portfolio:
     def clients(self, *, status: str | None = None, include_hidden: bool = False) -> list[Client]:
         """The clients by name; hidden and removed ones only with ``include_hidden``."""
         wanted = _status(status) if status else None
+        self.handoffs.settle()
         return [
             c
             for c in self.store.all()
@@ -183,6 +188,8 @@ class Portfolio:
                 f"client {name!r} is {(client.queued and 'queued') or client.status}; "
                 "remove it once its run has ended"
             )
+        if self.handoffs.open_offer(name) is not None:
+            self.handoffs.withdraw(name)
         self._forget_workflows(client)
         self.place.delete_state(client)
         self.place.delete_files(client)
@@ -251,6 +258,81 @@ class Portfolio:
         target = Path(path) if path is not None else self.place.folder / "report.html"
         return write_portfolio_report(self.clients(include_hidden=True), target)
 
+    # -- handoffs ------------------------------------------------------------------------------
+
+    @property
+    def handoffs(self) -> Handoffs:
+        """The portfolio's handoffs (``migrationkit handoff``): see :mod:`.handoff`."""
+        if self._handoffs is None:
+            self._handoffs = Handoffs(self.place, self.store, self.registry, self.settings)
+        return self._handoffs
+
+    def offer(
+        self,
+        name: str,
+        *,
+        to: str | None = None,
+        out: str | os.PathLike[str] | None = None,
+        days: float | None = None,
+    ) -> Offer:
+        """Offer a client to another portfolio: a sealed bundle file and its one-time code."""
+        return self.handoffs.offer(name, to=_email(to), out=out, days=days)
+
+    def accept(
+        self,
+        path: str | os.PathLike[str],
+        code: str,
+        *,
+        name: str | None = None,
+        source: str | None = None,
+    ) -> Client:
+        """Take a client offered by another portfolio in (under ``name``, from ``source``)."""
+        return self.handoffs.accept(path, code, name=name, source=_absolute(source))
+
+    def withdraw(self, name: str) -> HandoffEvent:
+        """Withdraw the open offer of a client."""
+        return self.handoffs.withdraw(name)
+
+    def reject(self, path: str | os.PathLike[str], code: str, reason: str) -> HandoffEvent:
+        """Refuse an offer another portfolio made, saying why."""
+        return self.handoffs.reject(path, code, reason)
+
+    def handoff_history(self) -> list[HandoffEvent]:
+        """Every offer made, withdrawn, accepted, rejected or expired, oldest first."""
+        return self.handoffs.history()
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def purge_due(self, client: Client) -> str | None:
+        """When the client's migration data will be purged (ISO 8601 UTC), if it will."""
+        when = retention.due(client, self.settings.purge_after_days)
+        return when.isoformat(timespec="seconds") if when is not None else None
+
+    def purge(
+        self,
+        *,
+        older_than: float | None = None,
+        dry_run: bool = False,
+        everything: bool = False,
+    ) -> retention.PurgePlan:
+        """Delete the migration data of clients live longer than ``older_than`` days.
+
+        ``older_than`` defaults to the ``purge_after_days`` setting; ``everything`` removes
+        the id map too (delta then starts over); ``dry_run`` only lists what would go. What
+        went (or would go), one :class:`~.purge.Removal` each.
+        """
+        days = self.settings.purge_after_days if older_than is None else older_than
+        if days < 0:
+            raise PortfolioError("--older-than must be 0 days or more")
+        clients = self.store.all()
+        with self._runtime(listen=False) as runtime:
+            chosen = retention.plan(
+                self.place, clients, days=days, everything=everything, engine=runtime
+            )
+            if dry_run:
+                return chosen
+            return retention.carry_out(self.place, self.store, chosen, engine=runtime)
+
     # -- runs ----------------------------------------------------------------------------------
 
     def select(
@@ -270,6 +352,16 @@ class Portfolio:
         removed = [c.name for c in chosen if c.status is ClientStatus.REMOVED]
         if removed:
             raise PortfolioError(f"removed clients cannot run: {', '.join(removed)}")
+        self.handoffs.settle()
+        gone = [c.name for c in chosen if self.store.get(c.name).status is ClientStatus.HANDED_OVER]
+        if gone:
+            raise PortfolioError(f"clients handed over to another portfolio: {', '.join(gone)}")
+        offered = [c.name for c in chosen if self.handoffs.open_offer(c.name) is not None]
+        if offered:
+            raise PortfolioError(
+                f"{', '.join(offered)}: offered to another portfolio; a run now would leave the "
+                "offer's id map behind (withdraw the offer to run it)"
+            )
         if not chosen:
             raise PortfolioError("no client matches" + (f" status {status}" if status else ""))
         return chosen
@@ -290,6 +382,15 @@ class Portfolio:
     ) -> list[str]:
         if mode not in MODES:
             raise PortfolioError(f"unknown mode {mode!r} (modes: {', '.join(MODES)})")
+        clients = list(clients)
+        if mode not in ("validate", "reconcile"):
+            for client in clients:
+                if client.purged_at and client.runs and not self.place.has_state(client):
+                    raise PortfolioError(
+                        f"client {client.name!r} was purged with --all: without its id map a "
+                        f"{mode} run would write every record to the target again (validate and "
+                        "reconcile still run; add it anew to migrate it again)"
+                    )
         ids: list[str] = []
         for client in clients:
             fresh = self.store.get(client.name)

@@ -132,7 +132,7 @@ def _when(moment: str | None) -> str:
     return (moment or "")[5:16].replace("T", " ")
 
 
-def _table(clients: list[Client]) -> Table:
+def _table(clients: list[Client], purges: dict[str, str | None]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Client", no_wrap=True)
     table.add_column("Status", no_wrap=True)
@@ -142,6 +142,7 @@ def _table(clients: list[Client]) -> Table:
     table.add_column("Failed", justify="right", no_wrap=True)
     table.add_column("Until", no_wrap=True)
     table.add_column("Reconcile")
+    table.add_column("Purge", no_wrap=True)
     for c in clients:
         status = str(c.status) + (f", {c.queued} queued" if c.queued else "")
         table.add_row(
@@ -153,18 +154,18 @@ def _table(clients: list[Client]) -> Table:
             "" if c.failed is None else str(c.failed),
             _when(c.waiting_until),
             escape(c.reconcile or ""),
+            _when(purges.get(c.name)) or (f"done {_when(c.purged_at)}" if c.purged_at else ""),
         )
     return table
 
 
-def _print_clients(clients: list[Client]) -> None:
+def _print_clients(clients: list[Client], purges: dict[str, str | None] | None = None) -> None:
     """The table, then why each failed or waiting client is so."""
-    console.print(_table(clients))
+    console.print(_table(clients, purges or {}))
     for c in clients:
         if c.status is ClientStatus.WAITING:
-            console.print(
-                f"{escape(c.name)} waits until {c.waiting_until}: {escape(c.reason or '')}"
-            )
+            until = f" until {c.waiting_until}" if c.waiting_until else ""
+            console.print(f"{escape(c.name)} waits{until}: {escape(c.reason or '')}")
         elif c.status is ClientStatus.FAILED:
             console.print(f"{escape(c.name)} failed: {escape(c.reason or '')}")
 
@@ -176,16 +177,18 @@ def _print_clients(clients: list[Client]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of objects.")
 @click.pass_context
 def list_command(ctx: click.Context, status: str | None, show_all: bool, as_json: bool) -> None:
-    """One row per client: status, who pays, last run, records moved and failed, reconcile."""
+    """One row per client: status, who pays, last run, moved, failed, reconcile, purge date."""
     with _opened(ctx) as found:
         clients = found.clients(status=status, include_hidden=show_all)
+        purges = {c.name: found.purge_due(c) for c in clients}
     if as_json:
-        click.echo(json.dumps([c.to_dict() for c in clients], indent=2, ensure_ascii=False))
+        rows = [{**c.to_dict(), "purge_at": purges[c.name]} for c in clients]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not clients:
         console.print("No clients" + (f" with status {status}" if status else "") + ".")
         return
-    _print_clients(clients)
+    _print_clients(clients, purges)
 
 
 class _Bars:

@@ -7,13 +7,18 @@ A client moves through these statuses, and only along these arrows::
        │          v  │
        └────── waiting (reason, until)        any but migrating ──> removed
 
+    pending, active, failed ──> handed-over ──> removed     (a handoff another portfolio accepted)
+
 ``pending``: added, not migrated yet (a demo, a validation or a rollback leaves it so).
 ``migrating``: a worker is running one of its runs. ``active``: its last full, delta or
 re-migration succeeded and the reconciliation found no difference it could not explain.
 ``failed``: its last run failed, with an error file listing every record that did not move and
 why (or every validation error of its source). ``waiting``: the target cannot take more now
 (the day's calls are spent, the authorisation expired and needs consent); the engine resumes it
-at the time shown, without anyone. ``removed``: no longer managed; its data is gone.
+at the time shown, without anyone (a client received from another portfolio waits for the
+receiver's consent until its first run). ``handed-over``: another portfolio accepted it
+(``migrationkit handoff``); it never runs here again. ``removed``: no longer managed; its data
+is gone.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ __all__ = [
     "Paying",
     "PortfolioError",
     "check_transition",
+    "moment",
     "now",
     "slug_of",
+    "utcnow",
 ]
 
 MODES = ("validate", "demo", "full", "delta", "remigrate", "rollback", "reconcile")
@@ -54,6 +61,7 @@ class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     FAILED = "failed"
     WAITING = "waiting"
+    HANDED_OVER = "handed-over"
     REMOVED = "removed"
 
 
@@ -65,7 +73,9 @@ class Paying(enum.StrEnum):
 
 
 _ARROWS: Mapping[ClientStatus, frozenset[ClientStatus]] = {
-    ClientStatus.PENDING: frozenset({ClientStatus.MIGRATING, ClientStatus.REMOVED}),
+    ClientStatus.PENDING: frozenset(
+        {ClientStatus.MIGRATING, ClientStatus.REMOVED, ClientStatus.HANDED_OVER}
+    ),
     ClientStatus.MIGRATING: frozenset(
         {
             ClientStatus.MIGRATING,
@@ -78,8 +88,13 @@ _ARROWS: Mapping[ClientStatus, frozenset[ClientStatus]] = {
     ClientStatus.WAITING: frozenset(
         {ClientStatus.MIGRATING, ClientStatus.FAILED, ClientStatus.WAITING}
     ),
-    ClientStatus.ACTIVE: frozenset({ClientStatus.MIGRATING, ClientStatus.REMOVED}),
-    ClientStatus.FAILED: frozenset({ClientStatus.MIGRATING, ClientStatus.REMOVED}),
+    ClientStatus.ACTIVE: frozenset(
+        {ClientStatus.MIGRATING, ClientStatus.REMOVED, ClientStatus.HANDED_OVER}
+    ),
+    ClientStatus.FAILED: frozenset(
+        {ClientStatus.MIGRATING, ClientStatus.REMOVED, ClientStatus.HANDED_OVER}
+    ),
+    ClientStatus.HANDED_OVER: frozenset({ClientStatus.REMOVED}),
     ClientStatus.REMOVED: frozenset(),
 }
 
@@ -90,9 +105,20 @@ def check_transition(name: str, old: ClientStatus, new: ClientStatus) -> None:
         raise PortfolioError(f"client {name!r} is {old}; it cannot become {new}")
 
 
+def utcnow() -> dt.datetime:
+    """The portfolio's clock (UTC): what expiries and retention are measured against."""
+    return dt.datetime.now(dt.UTC)
+
+
 def now() -> str:
     """The time as the portfolio stores it (UTC, ISO 8601, seconds)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return utcnow().isoformat(timespec="seconds")
+
+
+def moment(text: str) -> dt.datetime:
+    """A time the portfolio stored, read back (UTC)."""
+    found = dt.datetime.fromisoformat(text)
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
 
 
 _NOT_PLAIN = re.compile(r"[^a-z0-9]+")
@@ -146,6 +172,7 @@ class Client:
     progress_entity: str | None = None
     system: str | None = None
     tenant: str | None = None
+    purged_at: str | None = None
 
     @property
     def participating(self) -> bool:
@@ -179,4 +206,5 @@ class Client:
             "tenant": self.tenant,
             "status_at": self.status_at,
             "added_at": self.added_at,
+            "purged_at": self.purged_at,
         }

@@ -53,6 +53,15 @@ SETTINGS_FILE = "portfolio.toml"
 DEFAULT_NAMESPACE = "migrationkit"
 
 
+def _cron(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.strip():
+        return
+    from croniter import croniter  # the engine's own cron reader (a dependency of DBOS)
+
+    if not croniter.is_valid(value, second_at_beginning=True):
+        raise ValueError(f"{attribute.name} {value!r} is not a cron line (like '0 * * * *')")
+
+
 @attrs.frozen(kw_only=True)
 class PortfolioSettings:
     """A portfolio's settings: the ``[portfolio]`` table of ``portfolio.toml`` in its folder."""
@@ -72,6 +81,22 @@ class PortfolioSettings:
         default=3600.0,
         validator=gt(0),
         metadata={"help": "seconds a client waiting for consent waits before it is tried again"},
+    )
+    handoff_days: float = attrs.field(
+        default=15.0, validator=gt(0), metadata={"help": "days a handoff offer lasts"}
+    )
+    purge_after_days: float = attrs.field(
+        default=5.0,
+        validator=ge(0),
+        metadata={"help": "days after a client went live (active) before its migration data goes"},
+    )
+    purge_schedule: str = attrs.field(
+        default="0 * * * *",
+        validator=_cron,
+        metadata={
+            "help": "when workers look for data to purge: a cron line (seconds first when it "
+            "has six fields); empty: never on a schedule"
+        },
     )
 
 
@@ -150,6 +175,18 @@ class Place:
         if self.database_url:
             return PostgresStateStore(self.database_url, self.state_schema(client))
         return SQLiteStateStore(self.client_folder(client) / "state.db")
+
+    def has_state(self, client: Client) -> bool:
+        """Whether the client has a state store (a purge with ``--all`` deletes it)."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as connection:
+                row = connection.execute(
+                    "SELECT to_regnamespace(%s)", (self.state_schema(client),)
+                ).fetchone()
+            return row is not None and row[0] is not None
+        return (self.client_folder(client) / "state.db").exists()
 
     def delete_state(self, client: Client) -> None:
         """Delete the client's state store, wherever it lives."""

@@ -46,6 +46,8 @@ from .store import ClientStore
 
 __all__ = ["FINISHED", "Runtime", "queue_name"]
 
+PURGE_QUEUE = "migrationkit-purge"
+"""The queue of the scheduled purge: only workers listen to it."""
 FINISHED = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
 """DBOS workflow statuses that will not change again."""
 _ALIVE = ("ENQUEUED", "PENDING", "DELAYED")
@@ -146,6 +148,7 @@ class Runtime:
             self._spool = self.place.spool / self.executor
             self._spool.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._tempdir, tempfile.tempdir = tempfile.tempdir, str(self._spool)
+            self._schedule_purge()
             self.recover_dead()
             self._recovery = threading.Thread(
                 target=self._recover_now_and_then, name="portfolio-recovery", daemon=True
@@ -170,6 +173,27 @@ class Runtime:
             shutil.rmtree(self._spool, ignore_errors=True)
             self._spool = None
 
+    def _schedule_purge(self) -> None:
+        """Put the portfolio's purge on its schedule (or take it off, when it has none)."""
+        cron = self.settings.purge_schedule.strip()
+        if not cron:
+            if DBOS.get_schedule(PURGE_QUEUE) is not None:
+                DBOS.delete_schedule(PURGE_QUEUE)
+            return
+        DBOS.register_queue(
+            PURGE_QUEUE,
+            global_concurrency=1,
+            polling_interval_sec=self.settings.poll_interval,
+            on_conflict="always_update",
+        )
+        found = DBOS.get_schedule(PURGE_QUEUE)
+        if found is not None and found["schedule"] == cron:
+            return
+        DBOS.apply_schedules(
+            [{"schedule_name": PURGE_QUEUE, "workflow_fn": workflows.purge_workflow,
+              "schedule": cron, "queue_name": PURGE_QUEUE}]
+        )  # fmt: skip
+
     # -- recovery ------------------------------------------------------------------------------
 
     def _recover_now_and_then(self) -> None:
@@ -184,7 +208,7 @@ class Runtime:
         assert self._liveness is not None
         pending = DBOS.list_workflows(
             status="PENDING",
-            name=workflows.WORKFLOW_NAME,
+            name=[workflows.WORKFLOW_NAME, workflows.PURGE_NAME],
             load_input=False,
             load_output=False,
         )
@@ -313,7 +337,10 @@ class Runtime:
             if time.monotonic() - asked >= max(every, 1.0):
                 asked = time.monotonic()
                 statuses = self.statuses(workflow_ids)
-                if all(statuses.get(w) in FINISHED for w in workflow_ids):
+                # A workflow no longer there has ended and been purged (retention deletes the
+                # engine's records of finished runs only).
+                statuses = {w: statuses.get(w, "PURGED") for w in workflow_ids}
+                if all(s in FINISHED or s == "PURGED" for s in statuses.values()):
                     self._settle_broken(statuses)
                     if on_poll is not None:
                         on_poll()
@@ -323,7 +350,7 @@ class Runtime:
     def _settle_broken(self, statuses: dict[str, str]) -> None:
         """A workflow DBOS gave up on leaves its client failed, never migrating."""
         for workflow_id, status in statuses.items():
-            if status == "SUCCESS":
+            if status in ("SUCCESS", "PURGED"):
                 continue
             for client in self.clients.all():
                 if client.workflow_id == workflow_id and client.status in (
@@ -449,3 +476,29 @@ class Runtime:
             queue_name=queue, status="ENQUEUED", load_input=False, load_output=False
         )
         return seconds if any(w.queue_partition_key == partition for w in waiting) else 0.0
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def purge(self) -> list[str]:
+        """Purge what retention says is due (the scheduled purge's step); what went."""
+        from .purge import carry_out, plan
+
+        chosen = plan(
+            self.place, self.clients.all(), days=self.settings.purge_after_days, engine=self
+        )
+        done = carry_out(self.place, self.clients, chosen, engine=self)
+        return [r.line() for r in done.removals]
+
+    def finished_workflows(self, client: Client) -> list[str]:
+        """The client's runs the engine has finished with (their records, inputs, outputs)."""
+        return sorted(
+            w.workflow_id
+            for w in DBOS.list_workflows(
+                workflow_id_prefix=f"{client.slug}:", load_input=False, load_output=False
+            )
+            if str(w.status) in FINISHED
+        )
+
+    def delete_workflows(self, workflow_ids: Sequence[str]) -> None:
+        if workflow_ids:
+            DBOS.delete_workflows(list(workflow_ids))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS clients (
     progress INTEGER NOT NULL DEFAULT 0,
     progress_entity TEXT,
     system TEXT,
-    tenant TEXT
+    tenant TEXT,
+    purged_at TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id {serial} PRIMARY KEY,
@@ -68,6 +70,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 _COLUMNS = tuple(f.name for f in attrs.fields(Client))
+# Columns added after the portfolio's first release: added to an older portfolio when it opens.
+_ADDED = {"purged_at": "TEXT"}
 
 
 class Database:
@@ -98,6 +102,10 @@ class Database:
                 self._pg.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 self._pg.execute(f"SET search_path TO {schema}")
                 self._pg.execute(_TABLES.format(serial="BIGSERIAL"))
+                for column, kind in _ADDED.items():
+                    self._pg.execute(
+                        f"ALTER TABLE clients ADD COLUMN IF NOT EXISTS {column} {kind}"
+                    )
             self._pg.execute(f"SET search_path TO {schema}")
         else:
             assert path is not None
@@ -109,6 +117,10 @@ class Database:
                 )
                 self._sqlite.execute("PRAGMA journal_mode=WAL")
                 self._sqlite.executescript(_TABLES.format(serial="INTEGER"))
+                present = {row[1] for row in self._sqlite.execute("PRAGMA table_info(clients)")}
+                for column, kind in _ADDED.items():
+                    if column not in present:
+                        self._sqlite.execute(f"ALTER TABLE clients ADD COLUMN {column} {kind}")
             except sqlite3.DatabaseError as exc:
                 raise StateError(f"{path} is not a migrationkit portfolio: {exc}") from None
 
@@ -143,6 +155,13 @@ class Database:
             else:
                 self._sqlite.close()
 
+    def vacuum(self) -> None:
+        """Give the space of deleted rows back, so that nothing of them is left in the file."""
+        with self._lock:
+            if self.kind == "sqlite":
+                self._sqlite.execute("VACUUM")
+                self._sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 @attrs.frozen(kw_only=True)
 class Event:
@@ -172,6 +191,16 @@ class ClientStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def portfolio_id(self) -> str:
+        """This portfolio's own id (made on first use): who offered or accepted a handoff."""
+        with self.db.transaction():
+            rows = self.db.execute("SELECT value FROM meta WHERE key='portfolio_id'")
+            if rows:
+                return str(rows[0][0])
+            made = uuid.uuid4().hex
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('portfolio_id', ?)", (made,))
+        return made
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -208,8 +237,14 @@ class ClientStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def insert(self, client: Client) -> Client:
-        """Add a client (a removed client's name may be used again)."""
+    def insert(
+        self, client: Client, *, reason: str = "added", before: ClientStatus | None = None
+    ) -> Client:
+        """Add a client (a removed client's name may be used again).
+
+        ``before``: the status it had elsewhere (a client received from another portfolio),
+        recorded as its first event, with ``reason``.
+        """
         with self.db.transaction():
             old = self.find(client.name)
             if old is not None and old.status is not ClientStatus.REMOVED:
@@ -225,7 +260,11 @@ class ClientStore:
                 f"INSERT INTO clients ({', '.join(_COLUMNS)}) VALUES ({marks})",
                 [values[c] for c in _COLUMNS],
             )
-            self._event(client.name, client.status, "added", None, None)
+            if before is not None:
+                self._event(client.name, before, reason, None, None)
+                self._event(client.name, client.status, client.reason, None, None)
+            else:
+                self._event(client.name, client.status, reason, None, None)
         return self.get(client.name)
 
     def update(self, name: str, **changes: Any) -> Client:

@@ -20,19 +20,24 @@ A batch run again resumes the engine's run: its state store knows what reached t
 and intents without an outcome are looked up there before anything is sent again
 (``migrationkit_find_existing``), so every record is written once.
 
+The purge workflow runs on the portfolio's ``purge_schedule`` (a DBOS schedule on a queue of
+its own that only workers listen to): one step that purges what retention says is due.
+
 The steps' work is done by the process's bound :class:`Steps` (the runtime), so that this
 module, which DBOS imports to find the workflow, imports nothing of the portfolio's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Protocol
 
 from dbos import DBOS
 
-__all__ = ["WORKFLOW_NAME", "Steps", "bind", "client_workflow"]
+__all__ = ["PURGE_NAME", "WORKFLOW_NAME", "Steps", "bind", "client_workflow", "purge_workflow"]
 
 WORKFLOW_NAME = "migrationkit.portfolio.client"
+PURGE_NAME = "migrationkit.portfolio.purge"
 
 
 class Steps(Protocol):
@@ -47,6 +52,7 @@ class Steps(Protocol):
         self, client: str, mode: str, summary: dict[str, Any], workflow: str
     ) -> dict[str, Any]: ...
     def rest(self, queue: str, partition: str | None, seconds: float) -> float: ...
+    def purge(self) -> list[str]: ...
 
 
 _steps: Steps | None = None
@@ -125,3 +131,14 @@ def client_workflow(
     if pause > 0:
         DBOS.sleep(pause)
     return final
+
+
+@DBOS.step(name="purge")
+def purge_step() -> list[str]:
+    return _bound().purge()
+
+
+@DBOS.workflow(name=PURGE_NAME)
+def purge_workflow(scheduled: dt.datetime, context: Any) -> None:
+    """The portfolio's retention, on its schedule (the step's output lists what went)."""
+    purge_step()

@@ -55,10 +55,11 @@ class ExactOptions:
         default=None,
         repr=False,
         metadata={
+            "secret": True,
             "help": (
                 "a fixed bearer token instead of the token store (the sandbox takes any); it "
                 "cannot be refreshed"
-            )
+            ),
         },
     )
     client_id: str | None = attrs.field(
@@ -68,7 +69,11 @@ class ExactOptions:
     client_secret: str | None = attrs.field(
         default=None,
         repr=False,
-        metadata={"help": "its secret", "default_help": "env `EXACT_CLIENT_SECRET`"},
+        metadata={
+            "secret": True,
+            "help": "its secret",
+            "default_help": "env `EXACT_CLIENT_SECRET`",
+        },
     )
     token_store: str | None = attrs.field(
         default=None,

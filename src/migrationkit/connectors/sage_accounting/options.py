@@ -41,7 +41,11 @@ class SageAccountingOptions:
     client_secret: str | None = attrs.field(
         default=None,
         repr=False,
-        metadata={"help": "your Sage app's client secret", "default_help": "`SAGE_CLIENT_SECRET`"},
+        metadata={
+            "secret": True,
+            "help": "your Sage app's client secret",
+            "default_help": "`SAGE_CLIENT_SECRET`",
+        },
     )
     token_store: str | None = attrs.field(
         default=None,
@@ -55,9 +59,10 @@ class SageAccountingOptions:
         default=None,
         repr=False,
         metadata={
+            "secret": True,
             "help": (
                 "a fixed token instead of a login (the sandbox prints one); it cannot be refreshed"
-            )
+            ),
         },
     )
     rate_limit: int = attrs.field(

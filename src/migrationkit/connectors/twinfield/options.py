@@ -59,6 +59,7 @@ class TwinfieldOptions:
         default=None,
         repr=False,
         metadata={
+            "secret": True,
             "help": "your Twinfield app's client secret",
             "default_help": "`TWINFIELD_CLIENT_SECRET`",
         },
@@ -74,8 +75,9 @@ class TwinfieldOptions:
         default=None,
         repr=False,
         metadata={
+            "secret": True,
             "help": "a fixed token instead of a login (the sandbox prints one); it cannot be "
-            "refreshed"
+            "refreshed",
         },
     )
     sales_daybook: str = attrs.field(

@@ -53,6 +53,7 @@ class XeroOptions:
         default=None,
         repr=False,
         metadata={
+            "secret": True,
             "help": "Its secret. Prefer the environment variable.",
             "default_help": "env `XERO_CLIENT_SECRET`",
         },
@@ -68,7 +69,10 @@ class XeroOptions:
         default=None,
         repr=False,
         metadata={
-            "help": "A fixed bearer token instead of the token store (the sandbox takes any token)."
+            "secret": True,
+            "help": (
+                "A fixed bearer token instead of the token store (the sandbox takes any token)."
+            ),
         },
     )
     rate_scale: float = attrs.field(

@@ -70,8 +70,15 @@ _SECRET_KEYS = (
 _KEY_NAMES = "|".join(_SECRET_KEYS)
 
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # "Authorization: Bearer abc…", "Basic dXNlcjpwYXNz"
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\1\2{REDACTED}"),
+    # "Authorization: Bearer abc…", "Basic dXNlcjpwYXNz": a credential has a digit or one of
+    # + / = in it, or is long; "Basic salaries" (an account's name) is left alone.
+    (
+        re.compile(
+            r"(?i)\b(bearer|basic)(\s+)(?:(?=[A-Za-z0-9._~+/=-]*[0-9+/=])[A-Za-z0-9._~+/=-]{8,}"
+            r"|[A-Za-z0-9._~+/=-]{20,})"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
     # A JSON Web Token: three base64url parts, the first a JSON object ("eyJ").
     (
         re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),

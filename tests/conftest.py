@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -10,6 +11,10 @@ from hypothesis import settings
 # Property tests write files; a per-example deadline only measures how busy the machine is.
 settings.register_profile("migrationkit", deadline=None)
 settings.load_profile("migrationkit")
+
+# Tokens go to files in tests, whatever keyring the developer's machine has; the keyring tests
+# turn it on with a fake backend of their own.
+os.environ["MIGRATIONKIT_KEYRING"] = "off"
 
 
 @pytest.fixture(autouse=True)

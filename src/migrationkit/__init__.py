@@ -89,6 +89,7 @@ from .core.model import (
 )
 from .core.plugins import Connector, PluginRegistry
 from .core.reconcile import Reconciliation, reconcile
+from .core.redaction import RedactionFilter, install_redaction, redact
 from .core.references import remap
 from .core.report import Counts, Plan, RunReport, write_reports
 from .core.state import SQLiteStateStore, StateStore
@@ -158,6 +159,7 @@ __all__ = [
     "RateLimitError",
     "Reconciliation",
     "Record",
+    "RedactionFilter",
     "References",
     "Refund",
     "RefundKind",
@@ -188,10 +190,12 @@ __all__ = [
     "converter",
     "fingerprint",
     "hookimpl",
+    "install_redaction",
     "load_settings",
     "parse_spec",
     "postings",
     "reconcile",
+    "redact",
     "remap",
     "write_reports",
 ]

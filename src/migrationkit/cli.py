@@ -3,13 +3,20 @@
 Errors are one line and an exit code (1 for a failure, 2 for bad usage); ``--debug`` shows the
 traceback instead. A failure's line says what to do, from the error's retriable axis: run the
 same command again to resume (transient), or fix the cause first (permanent).
+
+Whatever the command line prints that came from outside (paths, names, messages, records) is
+printed as text, never as rich markup: ``[/red]`` in a path or ``[migration]`` in a message
+print as written. Error lines, ``--debug`` tracebacks and every log record go through the
+redaction filter (:mod:`migrationkit.core.redaction`) first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,19 +36,23 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .core.config import ConnectorSpec, Settings, load_settings
 from .core.engine import Migration, SourceInvalid
 from .core.errors import ConfigError, MigrationKitError
+from .core.files import private_dir
 from .core.findings import Finding
 from .core.plugins import Connector, PluginRegistry
 from .core.reconcile import Reconciliation
+from .core.redaction import install_redaction, redact
 from .core.report import (
     Counts,
     Plan,
     RunReport,
     describe_counts,
     label,
+    write_json,
     write_reconciliation,
     write_reports,
 )
@@ -121,7 +132,7 @@ class _ProgressObserver:
 
     def note(self, message: str) -> None:
         if self._progress is not None:
-            self._progress.console.print(f"[dim]{message}[/dim]")
+            self._progress.console.print(Text(message, style="dim"))
 
 
 @contextmanager
@@ -160,11 +171,11 @@ def _print_findings(findings: list[Finding], limit: int = 40) -> None:
         table.add_column(column, overflow="fold")
     for finding in findings[:limit]:
         table.add_row(
-            finding.code,
+            Text(finding.code),
             str(finding.severity),
             "" if finding.header_number is None else str(finding.header_number),
-            finding.pointer,
-            finding.message,
+            Text(finding.pointer),
+            Text(finding.message),
         )
     console.print(table)
     if len(findings) > limit:
@@ -174,7 +185,7 @@ def _print_findings(findings: list[Finding], limit: int = 40) -> None:
 
 
 def _print_run(report: RunReport, folder: Path | None) -> None:
-    table = Table(title=f"Run {report.run_id}: {report.mode} ({report.status})")
+    table = Table(title=escape(f"Run {report.run_id}: {report.mode} ({report.status})"))
     columns = ("extracted", "created", "updated", "unchanged", "skipped", "failed", "deleted")
     table.add_column("Records")
     for column in columns:
@@ -186,15 +197,15 @@ def _print_run(report: RunReport, folder: Path | None) -> None:
     table.add_row("[bold]All[/bold]", *(f"[bold]{totals[c]}[/bold]" for c in columns))
     console.print(table)
     for code, count, example in report.top_reasons(5):
-        console.print(f"  [yellow]{count} × {code}[/yellow]: {example}")
+        console.print(f"  [yellow]{escape(f'{count} × {code}')}[/yellow]: {escape(example)}")
     for note in report.notes:
-        console.print(f"[yellow]{note}[/yellow]")
+        console.print(Text(note, style="yellow"))
     if folder is not None:
-        console.print(f"Reports: {folder}/report.html, report.json, errors.csv")
+        console.print(f"Reports: {folder}/report.html, report.json, errors.csv", markup=False)
 
 
 def _print_plan(plan: Plan) -> None:
-    table = Table(title=f"Plan: {plan.source} → {plan.target} ({plan.history_mode})")
+    table = Table(title=escape(f"Plan: {plan.source} → {plan.target} ({plan.history_mode})"))
     for column in ("Records", "Count", "Target can", "Will not move", "Why"):
         table.add_column(column, overflow="fold")
     for entity in plan.entities:
@@ -222,14 +233,14 @@ def _print_plan(plan: Plan) -> None:
             str(entity.count),
             ", ".join(can) or "nothing",
             str(blocked or ""),
-            "; ".join(why),
+            Text("; ".join(why)),
         )
     console.print(table)
     errors_ = sum(1 for f in plan.findings if f.is_error)
     if plan.findings:
         console.print(f"Validation: {errors_} error(s), {len(plan.findings) - errors_} warning(s).")
     for mode, reason in plan.refused.items():
-        console.print(f"[yellow]{mode} is not possible: {reason}[/yellow]")
+        console.print(Text(f"{mode} is not possible: {reason}", style="yellow"))
     for note in plan.notes:
         console.print(f"Note: {note}", markup=False)
 
@@ -384,7 +395,7 @@ def connectors(ctx: _Context, as_json: bool) -> None:
         provider = registry.distribution_of(name)
         console.print(
             f"[bold]{name}[/bold] ({roles}) – {info.summary}"
-            + (f" [dim][{provider}][/dim]" if provider else "")
+            + (f" [dim]{escape(f'[{provider}]')}[/dim]" if provider else "")
         )
         table = Table(show_header=True, box=None, padding=(0, 1))
         for column in (
@@ -414,7 +425,7 @@ def connectors(ctx: _Context, as_json: bool) -> None:
         console.print(table)
         console.print()
     for name, reason in registry.broken.items():
-        errors.print(f"[yellow]plugin {name!r} failed to load: {reason}[/yellow]")
+        errors.print(Text(redact(f"plugin {name!r} failed to load: {reason}"), style="yellow"))
 
 
 @cli.command()
@@ -431,13 +442,10 @@ def validate(ctx: _Context, source: str | None, report_dir: str | None) -> None:
     findings = list(connector.validate())
     _print_findings(findings)
     if report_dir:
-        folder = Path(report_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "validation.json").write_text(
-            json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False) + "\n",
-            "utf-8",
+        written = write_json(
+            private_dir(report_dir) / "validation.json", [f.to_dict() for f in findings]
         )
-        console.print(f"Findings written to {folder / 'validation.json'}")
+        console.print(f"Findings written to {written}", markup=False)
     if any(f.is_error for f in findings):
         sys.exit(1)
 
@@ -461,8 +469,7 @@ def plan(
     else:
         _print_plan(result)
     if report_dir:
-        Path(report_dir).mkdir(parents=True, exist_ok=True)
-        (Path(report_dir) / "plan.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        write_json(private_dir(report_dir) / "plan.json", result.to_dict())
 
 
 @cli.command()
@@ -525,7 +532,7 @@ def _confirm(counts: dict[str, int], target: str, yes: bool) -> None:
     if not counts:
         console.print("Nothing to roll back.")
         sys.exit(0)
-    console.print(f"This removes {describe_counts(counts)} from {target}.")
+    console.print(f"This removes {describe_counts(counts)} from {target}.", markup=False)
     if not yes and not click.confirm("Continue?", default=False):
         console.print("Nothing was changed.")
         sys.exit(1)
@@ -621,15 +628,17 @@ def reconcile_command(
     result = migration.reconcile(as_of.date() if as_of else None)
     _print_reconciliation(result)
     folder = write_reconciliation(result, report_dir or settings.report_root / "reconcile")
-    console.print(f"Reconciliation written to {folder}/reconciliation.html and .json")
+    console.print(f"Reconciliation written to {folder}/reconciliation.html and .json", markup=False)
     if not result.ok:
         sys.exit(1)
 
 
 def _print_reconciliation(result: Reconciliation) -> None:
     table = Table(
-        title=f"Reconciliation {result.source} → {result.target}"
-        + (f" as of {result.as_of}" if result.as_of else "")
+        title=escape(
+            f"Reconciliation {result.source} → {result.target}"
+            + (f" as of {result.as_of}" if result.as_of else "")
+        )
     )
     for column in ("Balances", "Source", "Target"):
         table.add_column(column, justify="right" if column != "Balances" else "left")
@@ -655,16 +664,20 @@ def _print_reconciliation(result: Reconciliation) -> None:
     for diff in result.differences:
         colour = "red" if diff.unexplained else "yellow"
         console.print(
-            f"[{colour}]{diff.name} ({diff.kind}): source {diff.source}, target {diff.target}, "
-            f"difference {diff.difference}, unexplained {diff.unexplained}[/{colour}]"
+            Text(
+                f"{diff.name} ({diff.kind}): source {diff.source}, target {diff.target}, "
+                f"difference {diff.difference}, unexplained {diff.unexplained}",
+                style=colour,
+            )
         )
         for explanation in diff.explanations[:5]:
             console.print(
                 f"    {explanation.entity} {explanation.key}: {explanation.amount} "
-                f"({explanation.outcome}{': ' + explanation.reason if explanation.reason else ''})"
+                f"({explanation.outcome}{': ' + explanation.reason if explanation.reason else ''})",
+                markup=False,
             )
     for note in result.notes:
-        console.print(f"[dim]{note}[/dim]")
+        console.print(Text(note, style="dim"))
 
 
 @cli.command()
@@ -674,14 +687,72 @@ def runs(ctx: _Context) -> None:
     """List the migrations and runs in the state store."""
     store = SQLiteStateStore(ctx.settings().state)
     for migration in store.migrations():
-        console.print(f"[bold]{migration.source}[/bold] → [bold]{migration.target}[/bold]")
+        console.print(
+            f"[bold]{escape(migration.source)}[/bold] → [bold]{escape(migration.target)}[/bold]"
+        )
         for run in store.runs(migration.id):
             totals = (run.summary or {}).get("totals", {})
             console.print(
                 f"  run {run.id:>4}  {run.mode:<10} {run.status:<11} {run.started_at}  "
                 f"created {totals.get('created', 0)}, updated {totals.get('updated', 0)}, "
-                f"failed {totals.get('failed', 0)}, skipped {totals.get('skipped', 0)}"
+                f"failed {totals.get('failed', 0)}, skipped {totals.get('skipped', 0)}",
+                markup=False,
             )
+
+
+@cli.command()
+@_shared
+@click.option(
+    "--portfolio",
+    "portfolios",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A portfolio folder to check too (default: the current folder, when it is one).",
+)
+@click.option(
+    "--report-dir", "report_dirs", multiple=True, type=click.Path(file_okay=False),
+    help="Another report folder to check.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def doctor(
+    ctx: _Context, portfolios: tuple[str, ...], report_dirs: tuple[str, ...], as_json: bool
+) -> None:
+    """List what migrationkit keeps where, with permissions; flag what others can read.
+
+    Exits 1 when something is flagged.
+    """
+    from .doctor import check_storage, found_portfolios
+
+    checkup = check_storage(
+        ctx.config,
+        state=ctx.state,
+        report_dirs=report_dirs,
+        portfolios=portfolios or found_portfolios(),
+    )
+    if as_json:
+        click.echo(json.dumps(checkup.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        table = Table(box=None, padding=(0, 1))
+        for column in ("What", "Where", "Mode", ""):
+            table.add_column(column, overflow="fold")
+        for item in checkup.items:
+            verdict = (
+                Text(f"✗ {item.problem}", style="red")
+                if item.problem
+                else Text(item.detail or ("ok" if item.exists else "not there"))
+            )
+            table.add_row(Text(item.kind), Text(item.path), item.mode or "", verdict)
+        console.print(table)
+        if checkup.ok:
+            console.print("[green]Nothing is readable by other users.[/green]")
+        else:
+            console.print(
+                f"[red]{len(checkup.problems)} item(s) open to other users[/red]: "
+                "`chmod go= PATH` (folders: `chmod -R go= PATH`) closes them."
+            )
+    if not checkup.ok:
+        sys.exit(1)
 
 
 @cli.group()
@@ -717,8 +788,28 @@ def _add_plugin_commands(registry: PluginRegistry) -> None:
 
 def _fail(message: str, code: int) -> NoReturn:
     # The message is text, not markup: "[migration]" and "[/red]" in it must print as written.
-    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    errors.print(f"[red]error:[/red] {escape(redact(message))}", soft_wrap=True)
     sys.exit(code)
+
+
+def _show_traceback(error: BaseException, code: int) -> NoReturn:
+    """``--debug``: the whole traceback, through the redaction filter, as plain text."""
+    text = "".join(traceback.format_exception(error))
+    sys.stderr.write(redact(text))
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _log_to_stderr() -> None:
+    """``--debug``: every log record (redacted) to standard error."""
+    root = logging.getLogger()
+    if any(h.get_name() == "migrationkit-debug" for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("migrationkit-debug")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
 
 
 def _what_to_do(error: MigrationKitError) -> str:
@@ -738,6 +829,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``migrationkit`` command."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    install_redaction()
+    if debug:
+        _log_to_stderr()
     try:
         registry = PluginRegistry()
         _add_plugin_commands(registry)
@@ -746,24 +840,24 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted", 1)
     except click.ClickException as exc:
         if debug:
-            raise
+            _show_traceback(exc, exc.exit_code)
         exc.show()
         sys.exit(exc.exit_code)
     except ConfigError as exc:
         if debug:
-            raise
+            _show_traceback(exc, 2)
         _fail(" ".join(str(exc).split()), 2)
     except MigrationKitError as exc:
         if debug:
-            raise
+            _show_traceback(exc, 1)
         _fail(_what_to_do(exc), 1)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to resume", 130)
     except OSError as exc:
         if debug:
-            raise
+            _show_traceback(exc, 1)
         _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 1)
     except Exception as exc:  # a bug: still one line, with the way to see more
         if debug:
-            raise
+            _show_traceback(exc, 1)
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug to see where)", 1)

@@ -38,7 +38,7 @@ def test_every_hook_is_documented_with_its_exact_signature(name: str, signature:
 
 def test_the_public_api_is_exactly_all() -> None:
     public = {n for n in vars(migrationkit) if n[:1].isalpha()}
-    modules = {"core", "cli", "connectors", "handlers", "http", "portfolio", "testing"}
+    modules = {"core", "cli", "connectors", "doctor", "handlers", "http", "portfolio", "testing"}
     assert public - modules - {"annotations"} == set(migrationkit.__all__) - {"__version__"}
     for name in migrationkit.__all__:
         assert hasattr(migrationkit, name), name

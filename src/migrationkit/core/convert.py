@@ -30,6 +30,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from .errors import ConfigError
 from .money import as_decimal, money_text
+from .redaction import redact, secret_fields
 
 __all__ = [
     "converter",
@@ -53,12 +54,15 @@ class WrongType(TypeError):
         self.value = value
 
 
-def _shown(value: object) -> str:
-    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a text"}.get(
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a text"}.get(
         type(value), f"a {type(value).__name__}"
     )
+
+
+def _shown(value: object) -> str:
     text = repr(value)
-    return f"{text[:40]}{'…' if len(text) > 40 else ''} ({kind})"
+    return f"{text[:40]}{'…' if len(text) > 40 else ''} ({_kind(value)})"
 
 
 # -- strict scalar hooks: TOML and JSON give typed values; nothing is guessed ------------------
@@ -212,14 +216,19 @@ def structure_options(cls: type[T], data: Mapping[str, Any], *, where: str) -> T
     try:
         return converter.structure(dict(data), cls)
     except ClassValidationError as exc:
-        raise ConfigError(_describe(exc, where)) from None
+        raise ConfigError(_describe(exc, where, hidden=frozenset(secret_fields(cls)))) from None
     except (TypeError, ValueError) as exc:
         # An attrs validator of the options class refused a value.
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(redact(f"{where}: {exc}")) from None
 
 
-def _describe(exc: BaseException, where: str, path: str = "") -> str:
-    """The first failure inside a cattrs error group, as one line."""
+def _describe(
+    exc: BaseException, where: str, path: str = "", *, hidden: frozenset[str] = frozenset()
+) -> str:
+    """The first failure inside a cattrs error group, as one line.
+
+    The value of a field in ``hidden`` (a secret option) is never shown, only its kind.
+    """
     if isinstance(exc, ForbiddenExtraKeysError):
         key = sorted(exc.extra_fields)[0]
         return unknown_key_message(key, option_names(exc.cl), f"{path or 'a table'} in {where}")
@@ -235,11 +244,13 @@ def _describe(exc: BaseException, where: str, path: str = "") -> str:
                     step = f"{path}[{index}]"
                 elif index is not None:
                     step = f"{path}.{index}"
-            return _describe(inner, where, step)
+            return _describe(inner, where, step, hidden=hidden)
     what = f"option {path!r} in {where}" if path else where
     if isinstance(exc, WrongType):
-        return f"{what} must be {exc.expected}, not {_shown(exc.value)}"
-    return f"{what}: {exc}"
+        secret = path.split(".", 1)[0].split("[", 1)[0] in hidden
+        shown = _kind(exc.value) if secret else _shown(exc.value)
+        return f"{what} must be {exc.expected}, not {shown}"
+    return redact(f"{what}: {exc}")
 
 
 # -- JSON ----------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from .convert import structure_options
 from .errors import CapabilityError, ConfigError, UnknownConnectorError
 from .findings import Finding
 from .model import Record
+from .redaction import remember_options
 
 __all__ = ["ENTRY_POINT_GROUP", "Connector", "PluginRegistry"]
 
@@ -133,6 +134,8 @@ class PluginRegistry:
         else:
             where = f"{origin} (connector {name})" if origin else f"the options of connector {name}"
             settings = structure_options(info.options, options or {}, where=where)  # type: ignore[arg-type]
+        # Its secret options (metadata secret=True) are redacted from everything written later.
+        remember_options(settings)
         return Connector(info, info.factory(settings))
 
     def commands(self) -> list[tuple[str, click.Command]]:

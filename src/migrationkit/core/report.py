@@ -3,6 +3,10 @@
 Each run writes three files to its report directory: ``report.json`` (machine readable),
 ``errors.csv`` (one row per skipped, failed or remaining record) and ``report.html`` (a page a
 bookkeeper can read, with no external resources).
+
+Every file is owner-only (folders ``0700``, files ``0600``: they hold the company's books) and
+every text in it has been through the redaction filter (:mod:`migrationkit.core.redaction`):
+no token, client secret or password reaches a report, even when an API echoed one.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import attrs
 import jinja2
 
 from .capabilities import EntityCapabilities
+from .files import open_private, private_dir, write_private
 from .findings import Finding
+from .redaction import redact, redact_data
 
 if TYPE_CHECKING:
     from .reconcile import Reconciliation
@@ -236,20 +242,19 @@ _ERROR_COLUMNS = ("entity", "source_key", "outcome", "reason_code", "message", "
 def write_errors_csv(rows: Iterable[OutcomeRow], path: Path) -> int:
     """One row per record that did not move; returns how many."""
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with open_private(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(_ERROR_COLUMNS)
         for row in rows:
-            writer.writerow(
-                [
-                    row.entity,
-                    row.source_key,
-                    str(row.outcome),
-                    row.reason or "",
-                    row.message or "",
-                    row.response or "",
-                ]
+            cells = (
+                row.entity,
+                row.source_key,
+                str(row.outcome),
+                row.reason or "",
+                row.message or "",
+                row.response or "",
             )
+            writer.writerow([redact(cell) for cell in cells])
             count += 1
     return count
 
@@ -289,22 +294,40 @@ def render_reconciliation_html(result: Reconciliation) -> str:
 
 def write_reconciliation(result: Reconciliation, directory: str | Path) -> Path:
     """Write ``reconciliation.json`` and ``reconciliation.html`` into ``directory``."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reconciliation.json").write_text(
-        json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8"
-    )
-    (folder / "reconciliation.html").write_text(render_reconciliation_html(result), "utf-8")
+    folder = private_dir(directory)
+    write_json(folder / "reconciliation.json", result.to_dict())
+    write_private(folder / "reconciliation.html", redact(render_reconciliation_html(result)))
     return folder
 
 
 def write_reports(report: RunReport, directory: str | Path) -> Path:
     """Write ``report.json``, ``errors.csv`` and ``report.html`` into ``directory``."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(
-        json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", "utf-8"
-    )
+    folder = private_dir(directory)
+    write_json(folder / "report.json", report.to_dict())
     write_errors_csv(report.problems, folder / "errors.csv")
-    (folder / "report.html").write_text(render_html(report), "utf-8")
+    write_private(folder / "report.html", redact(render_html(_redacted(report))))
     return folder
+
+
+def _redacted(report: RunReport) -> RunReport:
+    """The report with every free text redacted (before HTML escaping can hide a shape)."""
+
+    def text(value: str | None) -> str | None:
+        return redact(value) if value else value
+
+    problems = [
+        attrs.evolve(row, message=text(row.message), response=text(row.response))
+        for row in report.problems
+    ]
+    return attrs.evolve(
+        report,
+        problems=problems,
+        notes=[redact(note) for note in report.notes],
+        error=text(report.error),
+    )
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Report data as an owner-only JSON file, every text redacted."""
+    text = json.dumps(redact_data(data), indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_private(path, text)

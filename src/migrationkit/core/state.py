@@ -28,6 +28,8 @@ from typing import Any, NamedTuple, Protocol
 import attrs
 
 from .errors import StateError
+from .files import private_dir
+from .redaction import redact, redact_data
 
 __all__ = [
     "DEFAULT_STATE_PATH",
@@ -316,7 +318,7 @@ class SQLiteStateStore:
         self.path = str(path)
         target = Path(path)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(target.parent)
             if not target.exists():
                 # Created here, owner-only, before SQLite opens it (its -wal and -shm files
                 # take the same permissions).
@@ -462,7 +464,7 @@ class SQLiteStateStore:
                 (
                     status,
                     _now(),
-                    json.dumps(summary, default=str),
+                    json.dumps(redact_data(summary), default=str),
                     watermark,
                     snapshot,
                     marks,
@@ -766,8 +768,9 @@ class SQLiteStateStore:
                     o.source_key,
                     o.outcome,
                     o.reason,
-                    o.message,
-                    o.response,
+                    # What an API answered may echo a credential: stored redacted.
+                    redact(o.message) if o.message else o.message,
+                    redact(o.response) if o.response else o.response,
                     o.target_id,
                 )
             )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 
 from .errors import StateError
+from .redaction import redact, redact_data
 from .state import (
     SCHEMA_VERSION,
     IdEntry,
@@ -282,7 +283,7 @@ class PostgresStateStore:
                 (
                     str(status),
                     _now(),
-                    json.dumps(summary, default=str),
+                    json.dumps(redact_data(summary), default=str),
                     watermark,
                     snapshot,
                     marks,
@@ -558,8 +559,9 @@ class PostgresStateStore:
                     o.source_key,
                     str(o.outcome),
                     o.reason,
-                    o.message,
-                    o.response,
+                    # What an API answered may echo a credential: stored redacted.
+                    redact(o.message) if o.message else o.message,
+                    redact(o.response) if o.response else o.response,
                     o.target_id,
                 )
             )

@@ -34,13 +34,18 @@ import attrs
 import requests
 
 from migrationkit.core.errors import AuthError, ConfigError
+from migrationkit.core.files import private_dir
+from migrationkit.core.redaction import remember
 
 __all__ = [
+    "KEYRING_ENV",
+    "KEYRING_SERVICE",
     "OAuth2Session",
     "TokenSet",
     "TokenStore",
     "app_credentials",
     "default_token_path",
+    "keyring_backend",
     "login",
 ]
 
@@ -58,6 +63,7 @@ def app_credentials(
             f"{env_prefix}_CLIENT_ID and {env_prefix}_CLIENT_SECRET environment variables), or "
             "a fixed access_token"
         )
+    remember(found_secret)
     return found_id, found_secret
 
 
@@ -102,29 +108,111 @@ class TokenSet:
         return attrs.asdict(self)
 
 
-class TokenStore:
-    """One JSON file of tokens, readable only by its owner, replaced atomically."""
+KEYRING_ENV = "MIGRATIONKIT_KEYRING"
+"""``off`` keeps tokens in files even where an OS keyring is available (default: ``auto``)."""
+KEYRING_SERVICE = "migrationkit"
+"""The keyring service name tokens are stored under; the entry's name is the store's path."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+
+def keyring_backend() -> Any | None:
+    """The OS keyring, when ``keyring`` is installed, a real backend is there and not turned off.
+
+    A machine without one (a server, a container: ``keyring``'s fail or null backend) has none;
+    tokens then stay in owner-only files.
+    """
+    if os.environ.get(KEYRING_ENV, "auto").strip().lower() in ("off", "0", "no", "false", "file"):
+        return None
+    try:
+        import keyring
+    except ImportError:
+        return None
+    try:
+        backend = keyring.get_keyring()
+        return backend if float(backend.priority) > 0 else None
+    except Exception:  # a broken backend is no backend
+        return None
+
+
+class TokenStore:
+    """One login's tokens: in the OS keyring where there is one, else in an owner-only file.
+
+    The file (``0600`` in a ``0700`` folder) is replaced atomically. In the keyring the entry is
+    named by the store's path (service ``migrationkit``); a token file left from before the
+    keyring was there is read once and removed at the next save. ``use_keyring=False`` keeps
+    the file whatever the machine has; ``None`` (the default) uses a keyring when available
+    and not turned off with ``MIGRATIONKIT_KEYRING=off``. Refreshes are serialised by a lock
+    file beside the path either way.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, use_keyring: bool | None = None) -> None:
         self.path = Path(path)
+        self.keyring = None if use_keyring is False else keyring_backend()
+
+    @property
+    def entry(self) -> str:
+        """The keyring entry's name (the store's absolute path)."""
+        return str(self.path.absolute())
+
+    @property
+    def where(self) -> str:
+        """Where the tokens are, for messages."""
+        if self.keyring is not None:
+            return (
+                f"the OS keyring ({type(self.keyring).__name__}, {KEYRING_SERVICE} / {self.entry})"
+            )
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return self._from_keyring() is not None or self.path.exists()
+
+    def _from_keyring(self) -> str | None:
+        if self.keyring is None:
+            return None
+        try:
+            text = self.keyring.get_password(KEYRING_SERVICE, self.entry)
+        except Exception as exc:
+            if self.path.exists():
+                return None  # a locked keyring: the file a refused save left is the login
+            raise AuthError(
+                f"the OS keyring refused to read the tokens of {self.entry}: {type(exc).__name__}"
+            ) from None
+        return text if isinstance(text, str) else None
 
     def load(self) -> TokenSet | None:
+        source = self.where
         try:
-            data = json.loads(self.path.read_text("utf-8"))
+            text = self._from_keyring()
+            if text is None:
+                source = str(self.path)
+                text = self.path.read_text("utf-8")
+            data = json.loads(text)
+            tokens = TokenSet(**data)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             raise AuthError(
-                f"the token store {self.path} is unreadable: {type(exc).__name__}"
+                f"the token store {source} is unreadable: {type(exc).__name__}"
             ) from None
-        return TokenSet(**data)
+        remember(tokens.access_token, tokens.refresh_token)
+        return tokens
 
     def save(self, tokens: TokenSet) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        remember(tokens.access_token, tokens.refresh_token)
+        text = json.dumps(tokens.to_json())
+        if self.keyring is not None:
+            try:
+                self.keyring.set_password(KEYRING_SERVICE, self.entry, text)
+            except Exception:  # the keyring went away: the file still keeps the login
+                pass
+            else:
+                self.path.unlink(missing_ok=True)
+                return
+        private_dir(self.path.parent)
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(tokens.to_json(), handle)
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
@@ -132,7 +220,7 @@ class TokenStore:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive across processes: only one refresher at a time per token set."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.path.parent)
         fd = os.open(str(self.path) + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -256,7 +344,7 @@ class OAuth2Session:
             form["code_verifier"] = verifier
         tokens = self._exchange(form)
         day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
-        earlier = self.store.load() if self.store.path.exists() else None
+        earlier = self.store.load() if self.store.exists() else None
         calls = earlier.calls if earlier is not None and earlier.calls_day == day else 0
         tokens = attrs.evolve(tokens, calls_day=day, calls=calls + 1)
         self.store.save(tokens)

@@ -16,6 +16,7 @@ from typing import Any
 from migrationkit.core.config import ConnectorSpec, load_settings, parse_spec
 from migrationkit.core.convert import structure_options
 from migrationkit.core.errors import ConfigError
+from migrationkit.core.files import open_private, private_dir
 from migrationkit.core.plugins import PluginRegistry
 from migrationkit.core.report import write_errors_csv
 from migrationkit.core.state import Outcome
@@ -74,7 +75,7 @@ class Portfolio:
     @property
     def store(self) -> ClientStore:
         if self._store is None:
-            self.place.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.place.folder)
             self._store = self.place.open_clients()
         return self._store
 
@@ -249,7 +250,6 @@ class Portfolio:
         finally:
             store.close()
         local = self.place.client_folder(client) / "reports" / f"run-{client.last_run_id}"
-        local.mkdir(parents=True, exist_ok=True)
         write_errors_csv(rows, local / "errors.csv")
         return local / "errors.csv"
 
@@ -450,9 +450,8 @@ class Portfolio:
         if self.place.database_url:
             env[DATABASE_URL_ENV] = self.place.database_url
         env[NAMESPACE_ENV] = self.place.namespace
-        logs = self.place.home / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        with (logs / f"worker-{number}.log").open("ab") as log:
+        logs = private_dir(self.place.home / "logs")
+        with open_private(logs / f"worker-{number}.log", "ab", encoding=None) as log:
             return subprocess.Popen(
                 [sys.executable, "-m", "migrationkit", "--quiet", "portfolio", "--portfolio",
                  str(self.place.folder), "worker", "--idle-exit", "10"],

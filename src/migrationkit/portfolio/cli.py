@@ -22,6 +22,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from migrationkit.core.redaction import redact
+
 from .api import Portfolio
 from .model import MODES, Client, ClientStatus
 
@@ -124,7 +126,9 @@ def set_command(ctx: click.Context, name: str, paying: str | None, email: str | 
         if email is not None:
             changes["email"] = email
         client = found.set(name, **changes)
-    console.print(f"{escape(client.name)}: paid by the {client.paying}, contact {client.email}.")
+    console.print(
+        f"{client.name}: paid by the {client.paying}, contact {client.email}.", markup=False
+    )
 
 
 def _when(moment: str | None) -> str:
@@ -211,7 +215,8 @@ class _Bars:
                 what = f"waiting until {c.waiting_until}"
             if c.queued:
                 what = "queued"
-            label = f"{escape(c.name[:28]):<28} {escape(what)[:34]}"
+            # Cut first, then escape: a cut escape would end in a stray backslash.
+            label = f"{escape(c.name[:28])}{' ' * (28 - len(c.name[:28]))} {escape(what[:34])}"
             task = self.tasks.get(c.name)
             if task is None:
                 task = self.tasks[c.name] = self.progress.add_task(label, total=None)
@@ -291,7 +296,7 @@ def run(
 def _leave(message: str | None, code: int) -> NoReturn:
     """Exit; at once if a workflow still runs in a thread here (another worker takes it on)."""
     if message:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(message)}")
+        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(redact(message))}")
     sys.stdout.flush()
     sys.stderr.flush()
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]

@@ -32,6 +32,7 @@ from attrs.validators import ge, gt
 
 from migrationkit.core.convert import structure_options
 from migrationkit.core.errors import ConfigError
+from migrationkit.core.files import private_dir, write_private
 from migrationkit.core.state import SQLiteStateStore, StateStore
 from migrationkit.core.state_postgres import PostgresStateStore, lock_key, valid_schema
 
@@ -160,8 +161,12 @@ class Place:
         """The engine's system database (DBOS)."""
         if self.database_url:
             return self.database_url
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return f"sqlite:///{self.home / 'system.db'}"
+        private_dir(self.home)
+        path = self.home / "system.db"
+        if not path.exists():
+            # The engine keeps workflow inputs and outputs there: owner-only from the start.
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        return f"sqlite:///{path}"
 
     @property
     def system_schema(self) -> str:
@@ -205,8 +210,7 @@ class Place:
             return None
         path = self.client_folder(client) / "client.toml"
         if not path.exists() or path.read_text("utf-8") != client.config:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(client.config, "utf-8")
+            write_private(path, client.config)
         return path
 
     def delete_files(self, client: Client) -> None:
@@ -238,7 +242,7 @@ class Liveness:
             self._connection.execute("SELECT pg_advisory_lock(%s)", (self._key(executor),))
         else:
             folder = place.home / "workers"
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(folder)
             self._fd = os.open(folder / f"{executor}.lock", os.O_CREAT | os.O_RDWR, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import jinja2
 
+from migrationkit.core.files import private_dir, write_private
+
 from .model import Client, ClientStatus, now
 
 __all__ = ["write_portfolio_report"]
@@ -40,7 +42,7 @@ def _links(client: Client, folder: Path) -> list[tuple[str, str]]:
 
 def write_portfolio_report(clients: Sequence[Client], path: Path) -> Path:
     """Write the page for ``clients`` to ``path``; the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     counts = Counter(c.status for c in clients)
     html = (
         _templates()
@@ -52,5 +54,4 @@ def write_portfolio_report(clients: Sequence[Client], path: Path) -> Path:
             written=now(),
         )
     )
-    path.write_text(html, "utf-8")
-    return path
+    return write_private(path, html)

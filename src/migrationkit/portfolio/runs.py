@@ -26,11 +26,19 @@ from migrationkit.core.errors import (
     RateLimitError,
     StateError,
 )
+from migrationkit.core.files import private_dir
 from migrationkit.core.findings import Finding
 from migrationkit.core.options import LOAD_MODES
 from migrationkit.core.plugins import PluginRegistry
 from migrationkit.core.reconcile import Reconciliation
-from migrationkit.core.report import Counts, RunReport, write_errors_csv, write_reconciliation
+from migrationkit.core.redaction import redact
+from migrationkit.core.report import (
+    Counts,
+    RunReport,
+    write_errors_csv,
+    write_json,
+    write_reconciliation,
+)
 from migrationkit.core.report import write_reports as write_run_reports
 from migrationkit.core.state import Outcome, OutcomeRow, StateStore
 
@@ -78,7 +86,8 @@ def _mode_call(mode: str, sample: int | None) -> Callable[[Migration], Any]:
 
 
 def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
+    # Kept in the portfolio database and the engine's: redacted like every stored text.
+    lines = redact(str(error)).strip().splitlines()
     return " ".join(lines[0].split()) if lines else type(error).__name__
 
 
@@ -127,7 +136,7 @@ class ClientRun:
         target = self._registry.open(
             settings.target.name, settings.target.options, origin=settings.target.origin
         )
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.folder)
         options = attrs.evolve(
             settings.options,
             # The engine writes the report of every run that ends, failed ones too, here.
@@ -324,13 +333,9 @@ class ClientRun:
 
     def _write_findings(self, findings: Iterable[Finding]) -> Path:
         """Every finding of the source's validation as an error file (errors first)."""
-        folder = self.folder / "reports" / "validation"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.folder / "reports" / "validation")
         ordered = sorted(findings, key=lambda f: (not f.is_error, f.code, f.pointer))
-        (folder / "validation.json").write_text(
-            json.dumps([f.to_dict() for f in ordered], indent=2, ensure_ascii=False) + "\n",
-            "utf-8",
-        )
+        write_json(folder / "validation.json", [f.to_dict() for f in ordered])
         rows = (
             OutcomeRow(
                 entity="source",

@@ -36,6 +36,7 @@ from migrationkit.core.config import load_settings
 from migrationkit.core.contract import Tenancy
 from migrationkit.core.convert import structure_options
 from migrationkit.core.errors import StateError
+from migrationkit.core.files import private_dir
 from migrationkit.core.plugins import PluginRegistry
 
 from . import workflows
@@ -146,7 +147,7 @@ class Runtime:
             # What sources spool to disk while they run goes to this worker's own folder, which
             # the worker that takes over after a crash deletes (Liveness.forget).
             self._spool = self.place.spool / self.executor
-            self._spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self._spool)
             self._tempdir, tempfile.tempdir = tempfile.tempdir, str(self._spool)
             self._schedule_purge()
             self.recover_dead()

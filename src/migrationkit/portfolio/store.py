@@ -9,6 +9,7 @@ through :func:`~migrationkit.portfolio.model.check_transition` and leaves an eve
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import uuid
@@ -19,6 +20,7 @@ from typing import Any
 import attrs
 
 from migrationkit.core.errors import StateError
+from migrationkit.core.files import private_dir
 from migrationkit.core.state_postgres import display_url, lock_key, valid_schema
 
 from .model import Client, ClientStatus, Paying, PortfolioError, check_transition, now
@@ -110,7 +112,10 @@ class Database:
         else:
             assert path is not None
             self.where = str(path)
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(path.parent)
+            if not path.exists():
+                # Owner-only before SQLite opens it (its -wal and -shm take the same mode).
+                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             try:
                 self._sqlite = sqlite3.connect(
                     path, isolation_level=None, check_same_thread=False, timeout=30.0

@@ -34,6 +34,8 @@ from typing import Any, Protocol
 
 from dbos import DBOS
 
+from migrationkit.core.redaction import redact
+
 __all__ = ["PURGE_NAME", "WORKFLOW_NAME", "Steps", "bind", "client_workflow", "purge_workflow"]
 
 WORKFLOW_NAME = "migrationkit.portfolio.client"
@@ -125,7 +127,8 @@ def client_workflow(
                 continue
             break
     except Exception as exc:  # a step that failed in itself (the engine's errors are data)
-        step = {"state": "done", "status": "failed", "reason": f"the engine stopped: {exc}"}
+        reason = redact(f"the engine stopped: {exc}")
+        step = {"state": "done", "status": "failed", "reason": reason}
     final = finish_step(client, mode, step)
     pause = rest_step(queue, partition, rest) if rest > 0 else 0.0
     if pause > 0:

@@ -113,7 +113,9 @@ class CsvConnector:
     def _rows(self, path: Path) -> Iterator[tuple[int, dict[str, str], Scalars]]:
         handle, delimiter, scalars = self._open_read(path)
         with handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
+            # A row shorter than the header has its last cells empty; one longer keeps its
+            # surplus under the key None, which no column reads.
+            reader = csv.DictReader(handle, delimiter=delimiter, restval="")
             try:
                 for row in reader:
                     yield reader.line_num, row, scalars

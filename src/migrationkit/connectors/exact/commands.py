@@ -44,5 +44,5 @@ def auth_command(
     session = oauth_session(client_id, client_secret, base_url, token_store)
     log_in(session, base_url, port=port)
     division = ExactClient.build(base_url, session).current_division()
-    click.echo(f"Logged in. Tokens saved to {session.store.path}.")
+    click.echo(f"Logged in. Tokens saved to {session.store.where}.")
     click.echo(f"Current division: {division}. Use it as: exact:{division}")

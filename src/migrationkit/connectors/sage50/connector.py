@@ -15,9 +15,9 @@ import hashlib
 import pickle
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from migrationkit.core.contract import DeferredRecord, Rejected
 from migrationkit.core.errors import ConfigError, MappingError, SourceError
@@ -32,13 +32,35 @@ from .reader import iter_transactions, read_sections
 
 __all__ = ["Sage50Source"]
 
-_MAPPING_ERRORS = (MappingError, KeyError, TypeError, ValueError, IndexError, ArithmeticError)
+# A file the validator would refuse can reach extraction (--skip-validation): what it breaks in
+# the mapping is that record's rejection, not a crash (AttributeError: an object that is not one).
+_MAPPING_ERRORS = (
+    MappingError,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    ArithmeticError,
+    AttributeError,
+)
+_STRUCTURE_ERRORS = (*_MAPPING_ERRORS[1:], RecursionError)
+_T = TypeVar("_T")
 _SPOOLED = ("invoices", "refunds", "credit_notes", "payments", "bank_transactions")
 _TRANSFER_OR_JOURNAL = ("manual_journals", "bank_transfers")
 _TARGET_FIRST = {"SI": 0, "SP": 0, "PI": 0, "PR": 0}
 
 #: From this size on, the trail is indexed by a second process while this one loads.
 PARALLEL_FROM_BYTES = 16 * 1024 * 1024
+
+
+def _get(raw: Any, name: str) -> Any:
+    """A field of a section's element, or None when the element is not an object."""
+    return raw.get(name) if isinstance(raw, dict) else None
+
+
+def _elements(table: Mapping[str, Any], name: str) -> list[Any]:
+    value = table.get(name)
+    return value if isinstance(value, list) else []
 
 
 def _describe(exc: BaseException) -> str:
@@ -100,14 +122,15 @@ class Sage50Source:
 
     @property
     def bank_codes(self) -> dict[str, Any]:
-        return {b.get("nominal_code"): b for b in self._list("bank_accounts")}
+        banks = self._list("bank_accounts")
+        return {b["nominal_code"]: b for b in banks if isinstance(b, dict) and "nominal_code" in b}
 
     def stage(self) -> _Stage:
         self._fresh()
         if self._stage is None:
             open_items = [
-                *self._opening.get("customer_open_items", ()),
-                *self._opening.get("supplier_open_items", ()),
+                *_elements(self._opening, "customer_open_items"),
+                *_elements(self._opening, "supplier_open_items"),
             ]
             self._stage = _Stage(self.path, open_items, parallel=self.parallel)
         return self._stage
@@ -116,7 +139,8 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_identity(self) -> str:
-        company = self.sections.get("company") or {}
+        company = self.sections.get("company")
+        company = company if isinstance(company, dict) else {}
         parts = [
             company.get("name", ""),
             company.get("registration") or "",
@@ -148,6 +172,9 @@ class Sage50Source:
     def migrationkit_extract(
         self, entity: str, since: dt.datetime | None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
+        return self._shaped(lambda: self._extract(entity))
+
+    def _extract(self, entity: str) -> Iterator[Record | Rejected | DeferredRecord]:
         if entity in _SPOOLED:
             return self.stage().records(entity)
         if entity in _TRANSFER_OR_JOURNAL:
@@ -158,7 +185,24 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_extract_deleted(self, entity: str, since: dt.datetime | None) -> Iterator[str]:
-        return iter(self.stage().deleted.get(entity, ()))
+        return self._shaped(lambda: iter(self.stage().deleted.get(entity, ())))
+
+    def _shaped(self, items: Callable[[], Iterator[_T]]) -> Iterator[_T]:
+        """``items``, with a file whose structure is not sage50-json's refused in one line.
+
+        A record that cannot be mapped is a ``Rejected`` item; but a file the validator refuses
+        outright (a section or a transaction that is no object, say) can still reach here with
+        ``--skip-validation``, and then breaks the reading itself: that is a ``SourceError``
+        pointing to ``migrationkit validate``, which says where.
+        """
+        try:
+            yield from items()
+        except _STRUCTURE_ERRORS as exc:
+            first = (_describe(exc).strip().splitlines() or [""])[0]
+            raise SourceError(
+                f"{self.path} does not have the structure of sage50-json "
+                f"({type(exc).__name__}: {first}); run `migrationkit validate` to see where"
+            ) from exc
 
     # -- master data ---------------------------------------------------------------------------
 
@@ -177,7 +221,7 @@ class Sage50Source:
             for n, raw in enumerate(self._list("nominal_accounts")):
                 yield from self._guard(
                     entity,
-                    raw.get("code"),
+                    _get(raw, "code"),
                     f"/nominal_accounts/{n}",
                     lambda raw=raw: mapping.map_ledger_account(raw, banks),
                 )
@@ -185,7 +229,7 @@ class Sage50Source:
             for n, raw in enumerate(self._list("tax_codes")):
                 yield from self._guard(
                     entity,
-                    raw.get("code"),
+                    _get(raw, "code"),
                     f"/tax_codes/{n}",
                     lambda raw=raw: mapping.map_tax_rate(raw),
                 )
@@ -197,7 +241,7 @@ class Sage50Source:
             for n, raw in enumerate(self._list("bank_accounts")):
                 yield from self._guard(
                     entity,
-                    raw.get("nominal_code"),
+                    _get(raw, "nominal_code"),
                     f"/bank_accounts/{n}",
                     lambda raw=raw: mapping.map_bank_account(raw),
                 )
@@ -206,7 +250,7 @@ class Sage50Source:
                 for n, raw in enumerate(self._list(section)):
                     yield from self._guard(
                         entity,
-                        mapping.contact_key(ledger, str(raw.get("account_ref"))),
+                        mapping.contact_key(ledger, str(_get(raw, "account_ref"))),
                         f"/{section}/{n}",
                         lambda raw=raw, ledger=ledger: mapping.map_contact(raw, ledger),
                     )
@@ -214,7 +258,7 @@ class Sage50Source:
             for n, raw in enumerate(self._list("products")):
                 yield from self._guard(
                     entity,
-                    raw.get("stock_code"),
+                    _get(raw, "stock_code"),
                     f"/products/{n}",
                     lambda raw=raw: mapping.map_item(raw),
                 )
@@ -227,14 +271,14 @@ class Sage50Source:
         index = self.stage().index
         entries = []
         for section in ("customer_open_items", "supplier_open_items"):
-            for n, raw in enumerate(self._opening.get(section, ())):
-                entries.append((_TARGET_FIRST.get(raw.get("type"), 1), section, n, raw))
+            for n, raw in enumerate(_elements(self._opening, section)):
+                entries.append((_TARGET_FIRST.get(str(_get(raw, "type")), 1), section, n, raw))
         # Items that are allocation targets load before the items allocated to them.
         entries.sort(key=lambda entry: entry[0])
         for _, section, n, raw in entries:
             yield from self._guard(
                 "open_items",
-                str(raw.get("header_number")),
+                str(_get(raw, "header_number")),
                 f"/opening_balances/{section}/{n}",
                 lambda raw=raw: mapping.map_open_item(raw, index),
             )

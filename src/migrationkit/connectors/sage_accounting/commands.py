@@ -47,7 +47,7 @@ def auth_command(
     session = oauth_session(client_id, client_secret, token_store, token_url)
     log_in(session, authorize_url=authorize_url, port=port, country=country)
     found = list_businesses(session, base_url)
-    click.echo(f"Logged in. Tokens saved to {session.store.path}.")
+    click.echo(f"Logged in. Tokens saved to {session.store.where}.")
     for item in found:
         click.echo(f"  {item.get('id')}  {item.get('name')}")
     if business:

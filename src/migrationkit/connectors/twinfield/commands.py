@@ -39,7 +39,7 @@ def auth_command(
     discovery = ClusterDiscovery(login_url)
     token = session.access_token()
     found = discovery.validate(token)
-    click.echo(f"Logged in. Tokens saved to {session.store.path}.")
+    click.echo(f"Logged in. Tokens saved to {session.store.where}.")
     click.echo(f"  organisation: {found.get('twf.organisationCode')}")
     click.echo(f"  cluster:      {found.get('twf.clusterUrl')}")
     client = TwinfieldClient.build(session, discovery)

@@ -8,7 +8,6 @@ organisations the login may use are listed with their tenant ids, for ``xero:TEN
 
 from __future__ import annotations
 
-import os
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
@@ -122,7 +121,7 @@ def auth_command(
         connections_url=connections_url,
         show=show,
     )
-    click.echo(f"Logged in; tokens saved to {os.fspath(store)}")
+    click.echo(f"Logged in; tokens saved to {TokenStore(store).where}")
     if not tenants:
         click.echo("No organisation is connected to this login.")
     for tenant in tenants:

@@ -58,6 +58,7 @@ from .state import (
     MigrationInfo,
     Outcome,
     OutcomeRow,
+    RunInfo,
     RunStatus,
     StateStore,
 )
@@ -415,9 +416,9 @@ class Migration(Removals):
         """Migrate everything; what earlier runs moved is matched through the id map."""
         source = self._require_source()
         self._refuse("full")
-        self._validate_first()
+        snapshot = self._validate_unless_unchanged()
         with self._run("full") as state:
-            if not self._up_to_date(state):
+            if not self._up_to_date(state, snapshot):
                 for entity in self.entities():
                     self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
@@ -438,29 +439,54 @@ class Migration(Removals):
         material = held + json.dumps(options, sort_keys=True, default=str)
         return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
-    def _up_to_date(self, state: RunState) -> bool:
+    def _validate_unless_unchanged(self) -> str | None:
+        """Validate the source, unless it is exactly what the last complete run moved.
+
+        The snapshot is taken first (a source makes it cheaply, e.g. from a file's digest): a
+        source that the last run validated and moved completely cannot hold anything to stop
+        this run for, so a re-run with nothing changed does not read the whole source again.
+        Returns the snapshot, for the run to reuse.
+        """
+        source = self._require_source()
+        snapshot = self._snapshot()
+        if snapshot is not None and self.options.validate:
+            with self.store.lock():
+                migration = self._migration(source.identity())
+                if self._last_complete(migration.id, snapshot, None) is not None:
+                    return snapshot
+        self._validate_first()
+        return snapshot
+
+    def _last_complete(self, migration_id: Any, snapshot: str, current: Any) -> RunInfo | None:
+        """The last run before ``current``, if it moved all of ``snapshot`` and left nothing."""
+        previous = [r for r in self.store.runs(migration_id) if r.id != current]
+        last = previous[-1] if previous else None
+        if (
+            last is None
+            or last.status is not RunStatus.SUCCEEDED
+            or last.mode not in ("full", "delta", "remigrate")
+            or last.snapshot != snapshot
+            or not last.summary
+            or self.store.pending(migration_id)
+        ):
+            return None
+        totals = last.summary.get("totals", {})
+        if any(totals.get(k) for k in ("skipped", "failed", "remaining")):
+            return None
+        return last
+
+    def _up_to_date(self, state: RunState, snapshot: str | None) -> bool:
         """Whether the last run already moved exactly what the source holds now.
 
         True only when the previous run of this migration was a complete load that succeeded
         with nothing skipped, failed or pending, over the same source snapshot and options:
         running again could then change nothing.
         """
-        state.snapshot = self._snapshot()
+        state.snapshot = snapshot
         if state.snapshot is None:
             return False
-        previous = [r for r in self.store.runs(state.migration.id) if r.id != state.run.id]
-        last = previous[-1] if previous else None
-        if (
-            last is None
-            or last.status is not RunStatus.SUCCEEDED
-            or last.mode not in ("full", "delta", "remigrate")
-            or last.snapshot != state.snapshot
-            or not last.summary
-            or self.store.pending(state.migration.id)
-        ):
-            return False
-        totals = last.summary.get("totals", {})
-        if any(totals.get(k) for k in ("skipped", "failed", "remaining")):
+        last = self._last_complete(state.migration.id, state.snapshot, state.run.id)
+        if last is None:
             return False
         for entity, counts in last.summary.get("entities", {}).items():
             held = counts.get("extracted", 0) - counts.get("excluded", 0)
@@ -510,9 +536,9 @@ class Migration(Removals):
                 "run demo or migrate first"
             )
         since = dt.datetime.fromisoformat(last.watermark) if last.watermark else None
-        self._validate_first()
+        snapshot = self._validate_unless_unchanged()
         with self._run("delta") as state:
-            if not self._up_to_date(state):
+            if not self._up_to_date(state, snapshot):
                 self._move_changes(state, since)
         assert state.report is not None
         return self._reconciled(state.report)

@@ -280,8 +280,10 @@ class _Stage:
     """
 
     def __init__(self, path: Path, open_items: list[Mapping[str, Any]], *, parallel: bool) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="migrationkit-sage50-")
+        spool.remove_abandoned(Path(tempfile.gettempdir()))
+        self._dir = tempfile.TemporaryDirectory(prefix=spool.FOLDER_PREFIX)
         self.root = Path(self._dir.name)
+        spool.claim(self.root)
         self.path = path
         self._open_numbers = [
             n for n in (item.get("header_number") for item in open_items) if isinstance(n, int)

@@ -19,10 +19,12 @@ import json
 import os
 import pickle
 import re
+import shutil
 import sqlite3
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -66,6 +68,56 @@ class Trail:
     index: mapping.TargetIndex
     deleted: dict[str, list[str]] = attrs.field(factory=dict)
     rejected: list[tuple[int, Mapping[str, Any], str]] = attrs.field(factory=list)
+
+
+FOLDER_PREFIX = "migrationkit-sage50-"
+_OWNER = "owner.pid"
+#: A spool folder without an owner file (made before owners were written) is abandoned after.
+_UNOWNED_AFTER_SECONDS = 24 * 3600
+
+
+def claim(root: Path) -> None:
+    """Write this process's id into the spool folder ``root``, so a later run can tell it is ours."""
+    (root / _OWNER).write_text(str(os.getpid()))
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Delete the spool folders in ``folder`` whose process is gone (a run that was killed).
+
+    A folder is left alone while its owner runs; one without an owner file only when it is
+    older than a day. Returns what was removed.
+    """
+    removed = []
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(FOLDER_PREFIX)]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        if _abandoned(candidate):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+def _abandoned(root: Path) -> bool:
+    try:
+        owner = int((root / _OWNER).read_text())
+    except FileNotFoundError:
+        try:
+            return time.time() - root.stat().st_mtime > _UNOWNED_AFTER_SECONDS
+        except OSError:
+            return False
+    except (OSError, ValueError):
+        return False
+    if owner == os.getpid():
+        return False
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, run by someone else
+    return False
 
 
 def decode(text: bytes) -> Any:

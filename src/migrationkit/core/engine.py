@@ -488,7 +488,7 @@ class Migration(Removals):
         last = self._last_complete(state.migration.id, state.snapshot, state.run.id)
         if last is None:
             return False
-        for entity, counts in last.summary.get("entities", {}).items():
+        for entity, counts in (last.summary or {}).get("entities", {}).items():
             held = counts.get("extracted", 0) - counts.get("excluded", 0)
             state.counts[entity].extracted = counts.get("extracted", 0)
             state.counts[entity].excluded = counts.get("excluded", 0)

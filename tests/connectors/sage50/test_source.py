@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from migrationkit import (
     TaxTreatment,
     fingerprint,
 )
-from migrationkit.connectors.sage50 import mapping
+from migrationkit.connectors.sage50 import mapping, scan
 from migrationkit.core.errors import MappingError
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
@@ -47,18 +48,30 @@ def snapshot(path: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def test_a_pretty_printed_file_reads_exactly_like_the_line_layout(
-    export: Path, tmp_path: Path
+@pytest.mark.parametrize("layout", [{"indent": 2}, {"separators": (",", ":")}])
+def test_a_pretty_printed_or_one_line_file_reads_exactly_like_the_line_layout(
+    export: Path, tmp_path: Path, layout: dict[str, Any]
+) -> None:
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps(json.loads(export.read_text("utf-8")), ensure_ascii=False, **layout)
+    )
+    assert snapshot(export) == snapshot(other)
+    # Both are indexed by byte offsets (no stream parse, no pickled spool).
+    assert open_source(export).instance.stage().layout == "lines"  # type: ignore[attr-defined]
+    assert open_source(other).instance.stage().layout == "lines"  # type: ignore[attr-defined]
+
+
+def test_a_trail_the_scanner_refuses_is_read_by_the_stream_parser(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pretty = tmp_path / "pretty.json"
-    pretty.write_text(
-        json.dumps(json.loads(export.read_text("utf-8")), indent=2, ensure_ascii=False)
-    )
-    lines, events = open_source(export), open_source(pretty)
-    assert snapshot(export) == snapshot(pretty)
-    lines.extract("invoices")
-    assert lines.instance.stage().layout == "lines"  # type: ignore[attr-defined]
-    assert events.instance.stage().layout == "events"  # type: ignore[attr-defined]
+    pretty.write_text(json.dumps(json.loads(export.read_text("utf-8")), indent=2))
+    expected = snapshot(export)
+    monkeypatch.setattr(scan, "CHUNK", 4096)
+    monkeypatch.setattr(scan, "ELEMENT_LIMIT", 10)  # every element is "too large"
+    assert snapshot(pretty) == expected
+    assert open_source(pretty).instance.stage().layout == "events"  # type: ignore[attr-defined]
 
 
 def test_key_order_does_not_matter(export: Path, tmp_path: Path) -> None:

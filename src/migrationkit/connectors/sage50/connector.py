@@ -102,15 +102,34 @@ class Sage50Source:
     def bank_codes(self) -> dict[str, Any]:
         return {b.get("nominal_code"): b for b in self._list("bank_accounts")}
 
+    def _open_items(self) -> list[Mapping[str, Any]]:
+        return [
+            *self._opening.get("customer_open_items", ()),
+            *self._opening.get("supplier_open_items", ()),
+        ]
+
     def stage(self) -> _Stage:
         self._fresh()
         if self._stage is None:
-            open_items = [
-                *self._opening.get("customer_open_items", ()),
-                *self._opening.get("supplier_open_items", ()),
-            ]
-            self._stage = _Stage(self.path, open_items, parallel=self.parallel)
+            self._stage = _Stage(self.path, self._open_items(), parallel=self.parallel)
         return self._stage
+
+    def _validated(self) -> Iterator[Finding]:
+        """The validator's findings; its pass over the trail also builds the trail's index."""
+        from .validation import validate_file
+
+        try:
+            self._fresh()
+            listener: _IndexWhileValidating | None = _IndexWhileValidating(
+                self, _Stage(self.path, self._open_items(), parallel=False, index=False)
+            )
+        except SourceError:
+            listener = None  # unreadable: the validator says why
+        try:
+            yield from validate_file(self.path, listener)
+        finally:
+            if listener is not None:
+                listener.settle()
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -140,9 +159,7 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_validate(self) -> Iterator[Finding]:
-        from .validation import validate_file
-
-        return validate_file(self.path)
+        return self._validated()
 
     @hookimpl
     def migrationkit_extract(
@@ -153,7 +170,7 @@ class Sage50Source:
         if entity in _TRANSFER_OR_JOURNAL:
             return self.stage().journals(entity, self.bank_codes)
         if entity == "open_items":
-            return self._open_items()
+            return self._open_item_records()
         return self._master(entity)
 
     @hookimpl
@@ -223,7 +240,7 @@ class Sage50Source:
                 entity, "/opening_balances", lambda: mapping.map_opening_balances(self._opening)
             )
 
-    def _open_items(self) -> Iterator[Record | Rejected]:
+    def _open_item_records(self) -> Iterator[Record | Rejected]:
         index = self.stage().index
         entries = []
         for section in ("customer_open_items", "supplier_open_items"):
@@ -279,7 +296,14 @@ class _Stage:
     JSON stream.
     """
 
-    def __init__(self, path: Path, open_items: list[Mapping[str, Any]], *, parallel: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        open_items: list[Mapping[str, Any]],
+        *,
+        parallel: bool,
+        index: bool = True,
+    ) -> None:
         spool.remove_abandoned(Path(tempfile.gettempdir()))
         self._dir = tempfile.TemporaryDirectory(prefix=spool.FOLDER_PREFIX)
         self.root = Path(self._dir.name)
@@ -296,6 +320,8 @@ class _Stage:
         self.layout = "lines"
         self._worker: spool.TrailWorker | None = None
         spool.create_journal_table(self._journals)
+        if not index:
+            return  # the index comes from a listener (see :class:`_IndexWhileValidating`)
         if parallel and path.stat().st_size >= PARALLEL_FROM_BYTES:
             try:
                 self._worker = spool.TrailWorker(path, self.root, self._open_numbers)
@@ -327,6 +353,16 @@ class _Stage:
             self.layout = "events"
             spool.create_journal_table(self._journals)
             self._trail = self._spool_events(self.path)
+        self._open_source()
+
+    def indexer(self) -> spool.Indexer:
+        """An indexer writing this stage's index, for whoever reads the trail anyway."""
+        return spool.Indexer(self.root, self._journals, self._open_numbers)
+
+    def adopt(self, trail: spool.Trail) -> None:
+        """Take the index an :meth:`indexer` completed."""
+        self.layout = "lines"
+        self._trail = trail
         self._open_source()
 
     def _open_source(self) -> None:
@@ -635,6 +671,45 @@ class _Stage:
             return
         if record.entity == entity:
             yield record
+
+
+class _IndexWhileValidating:
+    """Builds a source's trail index from the elements the validator reads (one pass, not two).
+
+    Only a complete index is kept: if the validator's quick scan gave up part way, the stage
+    is dropped and the source indexes the trail itself when it is first asked.
+    """
+
+    def __init__(self, source: Sage50Source, stage: _Stage) -> None:
+        self._source = source
+        self._stage: _Stage | None = stage
+        self._indexer = stage.indexer()
+        self._stamp = source._stamp
+
+    def element(self, i: int, offset: int, text: bytes, value: Any) -> None:
+        self._indexer.add_value(i, offset, text, value)
+
+    def done(self, complete: bool) -> None:
+        stage, self._stage = self._stage, None
+        if stage is None:
+            return
+        source = self._source
+        source._fresh()
+        if not complete or source._stamp != self._stamp:
+            self._indexer.close()
+            stage.close()
+            return
+        stage.adopt(self._indexer.finish())
+        if source._stage is not None:
+            source._stage.close()
+        source._stage = stage
+
+    def settle(self) -> None:
+        """Drop the stage if the validation ended before its trail pass did."""
+        if self._stage is not None:
+            self._indexer.close()
+            self._stage.close()
+            self._stage = None
 
 
 class _AwaitedIndex(mapping.TargetIndex):

@@ -35,6 +35,12 @@ class Irregular(Exception):
     """The bytes are not JSON this scanner reads; the streaming parser reads them instead."""
 
 
+def _skip_ws(text: str, at: int) -> int:
+    """The index of the first character at or after ``at`` that is not JSON whitespace."""
+    found = _WS.match(text, at)
+    return found.end() if found is not None else at
+
+
 def _constant(name: str) -> Any:
     raise Irregular(f"{name} is not JSON")
 
@@ -119,13 +125,13 @@ class TrailElements:
     def __iter__(self) -> Iterator[tuple[int, bytes, Any]]:
         window = _Window(self.handle, self.start)
         decode = _DECODER.raw_decode
-        ws = _WS.match
+        ws = _skip_ws
         at = 0  # character index in window.text
         first = True
         while True:
             # Between elements: whitespace, then "]", or (after the first) "," and whitespace.
             text = window.text
-            at = ws(text, at).end()
+            at = ws(text, at)
             if at >= len(text):
                 window.drop(at)
                 window.more()
@@ -138,7 +144,7 @@ class TrailElements:
             if not first:
                 if mark != ",":
                     raise Irregular("no comma between two elements")
-                at = ws(text, at + 1).end()
+                at = ws(text, at + 1)
             try:
                 value, stop = decode(text, at)
             except ValueError:
@@ -185,23 +191,23 @@ def find_trail(handle: IO[bytes]) -> int | None:
 
 def _trail_in(text: str) -> int | None:
     """Character index after ``"transactions": [`` in ``text``; None: read more; -1: none."""
-    ws = _WS.match
-    at = ws(text, 0).end()
+    ws = _skip_ws
+    at = ws(text, 0)
     if text[at : at + 1] != "{":
         return -1 if at < len(text) else None
     at += 1
     while True:
-        at = ws(text, at).end()
+        at = ws(text, at)
         if at >= len(text):
             return None
         if text[at] == "}":
             return -1
         try:
             key, at = _DECODER.raw_decode(text, at)
-            at = ws(text, at).end()
+            at = ws(text, at)
             if text[at : at + 1] != ":":
                 return None if at >= len(text) else -1
-            at = ws(text, at + 1).end()
+            at = ws(text, at + 1)
             if at >= len(text):
                 return None
             if key == "transactions" and text[at] == "[":
@@ -209,7 +215,7 @@ def _trail_in(text: str) -> int | None:
             _value, at = _DECODER.raw_decode(text, at)
         except ValueError:
             return None  # cut off by the read (or malformed: reading more finds out)
-        at = ws(text, at).end()
+        at = ws(text, at)
         if at >= len(text):
             return None
         if text[at] != ",":

@@ -50,9 +50,7 @@ __all__ = ["Validation", "validate_file"]
 class Validation:
     """One run over one file: the head pass, the master data, the trail pass, the closing."""
 
-    def __init__(
-        self, handle: IO[bytes], size: int, listener: TrailListener | None = None
-    ) -> None:
+    def __init__(self, handle: IO[bytes], size: int, listener: TrailListener | None = None) -> None:
         self.handle = handle
         self.size = size
         self.listener = listener

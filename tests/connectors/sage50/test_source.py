@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ from migrationkit import (
     TaxTreatment,
     fingerprint,
 )
-from migrationkit.connectors.sage50 import mapping, scan
+from migrationkit.connectors.sage50 import mapping, scan, spool
 from migrationkit.core.errors import MappingError
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
@@ -171,3 +175,50 @@ def test_amounts_are_text_or_exact_numbers() -> None:
     item = mapping.map_item({"stock_code": "MUG", "sales_price": "9.2000", "purchase_price": 4})
     assert (item.sales_price, item.purchase_price) == (Decimal("9.2000"), Decimal(4))
     assert str(item.sales_price) == "9.2000"  # the scale is kept
+
+
+def test_validating_builds_the_index_so_a_migration_reads_the_export_once(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(json.loads(export.read_text("utf-8")), separators=(",", ":")))
+    expected = snapshot(compact)
+    source = open_source(compact)
+    assert not [f for f in source.validate() if f.is_error]
+
+    def read_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the trail was indexed a second time")
+
+    monkeypatch.setattr(spool, "index_trail", read_again)
+    found = {
+        entity: {
+            r.key: fingerprint(r) for r in source.extract(entity) if not isinstance(r, Rejected)
+        }
+        for entity in ENTITY_ORDER
+    }
+    assert found == expected
+
+
+def test_a_killed_runs_spool_folder_is_removed_by_the_next_run(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    killed = tmp_path / f"{spool.FOLDER_PREFIX}killed"
+    killed.mkdir()
+    (killed / "owner.pid").write_text(finished.stdout.strip())
+    (killed / "invoices.index").write_text("0\t0\t1\t1\tx\t\n")
+    running = tmp_path / f"{spool.FOLDER_PREFIX}running"
+    running.mkdir()
+    (running / "owner.pid").write_text(str(os.getppid()))
+    source = open_source(export)
+    list(source.extract("invoices"))
+    assert not killed.exists()
+    assert running.exists(), "a folder whose run is still alive is left alone"
+    spooled = [p for p in tmp_path.iterdir() if p.name.startswith(spool.FOLDER_PREFIX)]
+    assert len(spooled) == 2, "this run's own folder, and the running one"

@@ -1,10 +1,11 @@
 """The ``sage50-json`` source connector.
 
-The audit trail is parsed once per run: the first request for a transactional entity streams the
-``transactions`` array, spools each header into a per-entity file on disk (journal lines into a
-small SQLite table, to group them whatever their order) and notes, one byte per header number,
-which entity each allocation target belongs to. Every later entity reads its own spool, so six
-document entities cost one parse, and memory stays flat however long the trail.
+The audit trail is read once per run: by the validator, which hands each transaction to the
+index as it checks it, or (validation off) on the first request for a transactional entity. The
+index files each header under its entity on disk, by byte offset and digest (journal lines into
+a small SQLite table, to group them whatever their order), and notes, one byte per header
+number, which entity each allocation target belongs to. Every entity reads its own index and
+parses only its own transactions, so memory stays flat however long the trail.
 """
 
 from __future__ import annotations
@@ -288,12 +289,13 @@ class Sage50Source:
 class _Stage:
     """The audit trail of one file, read once and spooled per entity.
 
-    Exports written one transaction per line (as the generator and our exporter write them)
-    take a fast path: each line is filed under its entity by a look at its type, and parsed
-    only when its entity is read (see :mod:`.spool`; on a large file a second process does
-    the filing while invoices already load). A JSON string cannot hold an unescaped quote, so
-    a match of ``"type":"SI"`` is always the header's own key. Any other layout is parsed as a
-    JSON stream.
+    Each transaction is filed under its entity by its byte offset and parsed only when its
+    entity is read (see :mod:`.spool`; on a large file a second process does the filing while
+    invoices already load, unless the validator's pass already did it). Exports written one
+    transaction per line are filed by a look at each line's type (a JSON string cannot hold an
+    unescaped quote, so a match of ``"type":"SI"`` is always the header's own key); other
+    layouts element by element (:mod:`.scan`). A trail neither way can read is parsed as a
+    JSON stream (layout ``events``).
     """
 
     def __init__(

@@ -1,15 +1,21 @@
-"""Indexing the audit trail of an export written one transaction per line.
+"""Indexing the audit trail: where each transaction is, without keeping any of them.
 
-:func:`index_trail` reads the trail once, without parsing it: each line is filed under its
-entity by a look at its ``"type"``, with its offset, length, header number and a digest of its
-bytes; journal lines go to a small SQLite table so that groups can be put together whatever
-their order. A transaction is parsed only when the engine asks for it.
+:func:`index_trail` reads the trail once: each transaction is filed under its entity by an
+:class:`Indexer`, with its offset, length, header number and a digest of its bytes; journal
+lines go to a small SQLite table so that groups can be put together whatever their order. A
+transaction is parsed only when the engine asks for it. An export written one transaction per
+line is filed by its lines, without parsing; any other layout element by element as
+:mod:`.scan` finds them. With validation on, the validator's pass feeds an :class:`Indexer`
+instead, and this module's reading is not needed at all.
 
 On a large export the indexing runs in a second process (:class:`TrailWorker`, started as
 ``python -m migrationkit.connectors.sage50.spool``) while this one loads the entities before
 the trail, then the invoices as the worker finds them: the scan costs next to no time on the
 critical path. The worker writes the same files the in-process indexing writes, so everything
 after it reads one layout.
+
+Each index folder holds its owner's process id: :func:`remove_abandoned` deletes the folders
+of runs that were killed.
 """
 
 from __future__ import annotations

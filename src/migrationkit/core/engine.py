@@ -440,27 +440,19 @@ class Migration(Removals):
         return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
     def _validate_unless_unchanged(self) -> str | None:
-        """Validate the source, unless it is exactly what the last complete run moved.
-
-        The snapshot is taken first (a source makes it cheaply, e.g. from a file's digest): a
-        source that the last run validated and moved completely cannot hold anything to stop
-        this run for, so a re-run with nothing changed does not read the whole source again.
-        Returns the snapshot, for the run to reuse.
-        """
-        source = self._require_source()
+        """Validate the source unless it is what the last complete run moved (no re-read)."""
         snapshot = self._snapshot()
         if snapshot is not None and self.options.validate:
             with self.store.lock():
-                migration = self._migration(source.identity())
-                if self._last_complete(migration.id, snapshot, None) is not None:
-                    return snapshot
-        self._validate_first()
+                migration = self._migration(self._require_source().identity())
+                moved = self._last_complete(migration.id, snapshot, None) is not None
+        if snapshot is None or not self.options.validate or not moved:
+            self._validate_first()
         return snapshot
 
     def _last_complete(self, migration_id: Any, snapshot: str, current: Any) -> RunInfo | None:
         """The last run before ``current``, if it moved all of ``snapshot`` and left nothing."""
-        previous = [r for r in self.store.runs(migration_id) if r.id != current]
-        last = previous[-1] if previous else None
+        last = ([None] + [r for r in self.store.runs(migration_id) if r.id != current])[-1]
         if (
             last is None
             or last.status is not RunStatus.SUCCEEDED
@@ -483,10 +475,8 @@ class Migration(Removals):
         running again could then change nothing.
         """
         state.snapshot = snapshot
-        if state.snapshot is None:
-            return False
-        last = self._last_complete(state.migration.id, state.snapshot, state.run.id)
-        if last is None:
+        last = snapshot and self._last_complete(state.migration.id, snapshot, state.run.id)
+        if not last:
             return False
         for entity, counts in (last.summary or {}).get("entities", {}).items():
             held = counts.get("extracted", 0) - counts.get("excluded", 0)

@@ -457,6 +457,38 @@ def test_a_run_over_an_unchanged_source_is_skipped_safely(store: SQLiteStateStor
     assert source.extracted > 0
 
 
+class _ValidatedSnapshotting(_Snapshotting):
+    """A snapshotting source that counts its validations (and can turn invalid)."""
+
+    def __init__(self, records: dict) -> None:  # type: ignore[type-arg]
+        super().__init__(records)
+        self.validations = 0
+        self.findings: list[Finding] = []
+
+    @hookimpl
+    def migrationkit_validate(self) -> list[Finding]:
+        self.validations += 1
+        return self.findings
+
+
+def test_an_unchanged_source_is_not_validated_again(store: SQLiteStateStore) -> None:
+    source = _ValidatedSnapshotting(company())
+    migration, _s, target = make(store, source)
+    migration.full()
+    assert source.validations == 1
+    migration.full()
+    migration.delta()
+    assert source.validations == 1, "the snapshot matched the last complete run: no re-read"
+
+    source.version = "v2"  # changed, and now invalid: validated again, and refused
+    source.findings = [Finding(code="HEADER_TOTALS", message="gross is not net + tax")]
+    writes = len(target.calls)
+    with pytest.raises(SourceInvalid, match="HEADER_TOTALS"):
+        migration.full()
+    assert source.validations == 2
+    assert len(target.calls) == writes
+
+
 def test_a_run_that_left_failures_is_never_skipped(store: SQLiteStateStore) -> None:
     source = _Snapshotting(company())
     migration, _s, target = make(store, source)

@@ -58,6 +58,7 @@ from .state import (
     MigrationInfo,
     Outcome,
     OutcomeRow,
+    RunInfo,
     RunStatus,
     StateStore,
 )
@@ -415,9 +416,9 @@ class Migration(Removals):
         """Migrate everything; what earlier runs moved is matched through the id map."""
         source = self._require_source()
         self._refuse("full")
-        self._validate_first()
+        snapshot = self._validate_unless_unchanged()
         with self._run("full") as state:
-            if not self._up_to_date(state):
+            if not self._up_to_date(state, snapshot):
                 for entity in self.entities():
                     self._load_entity(state, entity, source.extract(entity, deferred=True))
         assert state.report is not None
@@ -438,31 +439,46 @@ class Migration(Removals):
         material = held + json.dumps(options, sort_keys=True, default=str)
         return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
-    def _up_to_date(self, state: RunState) -> bool:
+    def _validate_unless_unchanged(self) -> str | None:
+        """Validate the source unless it is what the last complete run moved (no re-read)."""
+        snapshot = self._snapshot()
+        if snapshot is not None and self.options.validate:
+            with self.store.lock():
+                migration = self._migration(self._require_source().identity())
+                moved = self._last_complete(migration.id, snapshot, None) is not None
+        if snapshot is None or not self.options.validate or not moved:
+            self._validate_first()
+        return snapshot
+
+    def _last_complete(self, migration_id: Any, snapshot: str, current: Any) -> RunInfo | None:
+        """The last run before ``current``, if it moved all of ``snapshot`` and left nothing."""
+        last = ([None] + [r for r in self.store.runs(migration_id) if r.id != current])[-1]
+        if (
+            last is None
+            or last.status is not RunStatus.SUCCEEDED
+            or last.mode not in ("full", "delta", "remigrate")
+            or last.snapshot != snapshot
+            or not last.summary
+            or self.store.pending(migration_id)
+        ):
+            return None
+        totals = last.summary.get("totals", {})
+        if any(totals.get(k) for k in ("skipped", "failed", "remaining")):
+            return None
+        return last
+
+    def _up_to_date(self, state: RunState, snapshot: str | None) -> bool:
         """Whether the last run already moved exactly what the source holds now.
 
         True only when the previous run of this migration was a complete load that succeeded
         with nothing skipped, failed or pending, over the same source snapshot and options:
         running again could then change nothing.
         """
-        state.snapshot = self._snapshot()
-        if state.snapshot is None:
+        state.snapshot = snapshot
+        last = snapshot and self._last_complete(state.migration.id, snapshot, state.run.id)
+        if not last:
             return False
-        previous = [r for r in self.store.runs(state.migration.id) if r.id != state.run.id]
-        last = previous[-1] if previous else None
-        if (
-            last is None
-            or last.status is not RunStatus.SUCCEEDED
-            or last.mode not in ("full", "delta", "remigrate")
-            or last.snapshot != state.snapshot
-            or not last.summary
-            or self.store.pending(state.migration.id)
-        ):
-            return False
-        totals = last.summary.get("totals", {})
-        if any(totals.get(k) for k in ("skipped", "failed", "remaining")):
-            return False
-        for entity, counts in last.summary.get("entities", {}).items():
+        for entity, counts in (last.summary or {}).get("entities", {}).items():
             held = counts.get("extracted", 0) - counts.get("excluded", 0)
             state.counts[entity].extracted = counts.get("extracted", 0)
             state.counts[entity].excluded = counts.get("excluded", 0)
@@ -510,9 +526,9 @@ class Migration(Removals):
                 "run demo or migrate first"
             )
         since = dt.datetime.fromisoformat(last.watermark) if last.watermark else None
-        self._validate_first()
+        snapshot = self._validate_unless_unchanged()
         with self._run("delta") as state:
-            if not self._up_to_date(state):
+            if not self._up_to_date(state, snapshot):
                 self._move_changes(state, since)
         assert state.report is not None
         return self._reconciled(state.report)

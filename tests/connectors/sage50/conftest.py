@@ -13,6 +13,7 @@ import pytest
 
 from migrationkit.connectors.sage50 import validation
 from migrationkit.connectors.sage50.validation import RULES
+from migrationkit.connectors.sage50.validation.reading import FastTrailScan
 from migrationkit.connectors.sage50.validation.trail import Trail
 from migrationkit.core.findings import Finding
 
@@ -44,8 +45,9 @@ def doc() -> dict[str, Any]:
 def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Finding]]:
     """Write a document (or raw bytes) and validate it, once per checking path.
 
-    The trail checker has a fast lane for typical headers and a full path for the rest; both
-    must report exactly the same findings, so every test proves that as a side effect.  Every
+    The trail checker has a fast lane for typical headers and a full path for the rest, and the
+    trail is read by a quick scan or by the stream parser; each must report exactly the same
+    findings, so every test proves that as a side effect.  Every
     finding must also be a registered rule, with the rule's severity.
     """
     counter = iter(range(1_000_000))
@@ -65,6 +67,12 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., l
         finally:
             monkeypatch.setattr(Trail, "fast_lane", True)
         assert fast == full, "the fast lane and the full path disagree"
+        monkeypatch.setattr(FastTrailScan, "enabled", False)
+        try:
+            streamed = list(validation.validate_file(path))
+        finally:
+            monkeypatch.setattr(FastTrailScan, "enabled", True)
+        assert fast == streamed, "the quick trail scan and the stream parser disagree"
         for finding in fast:
             assert finding.code in RULES, f"{finding.code} is not a registered rule"
             assert finding.severity is RULES[finding.code].severity, finding

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +26,7 @@ from migrationkit import (
     TaxTreatment,
     fingerprint,
 )
-from migrationkit.connectors.sage50 import mapping
+from migrationkit.connectors.sage50 import mapping, scan, spool
 from migrationkit.core.errors import MappingError
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
@@ -47,18 +52,30 @@ def snapshot(path: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def test_a_pretty_printed_file_reads_exactly_like_the_line_layout(
-    export: Path, tmp_path: Path
+@pytest.mark.parametrize("layout", [{"indent": 2}, {"separators": (",", ":")}])
+def test_a_pretty_printed_or_one_line_file_reads_exactly_like_the_line_layout(
+    export: Path, tmp_path: Path, layout: dict[str, Any]
+) -> None:
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps(json.loads(export.read_text("utf-8")), ensure_ascii=False, **layout)
+    )
+    assert snapshot(export) == snapshot(other)
+    # Both are indexed by byte offsets (no stream parse, no pickled spool).
+    assert open_source(export).instance.stage().layout == "lines"  # type: ignore[attr-defined]
+    assert open_source(other).instance.stage().layout == "lines"  # type: ignore[attr-defined]
+
+
+def test_a_trail_the_scanner_refuses_is_read_by_the_stream_parser(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pretty = tmp_path / "pretty.json"
-    pretty.write_text(
-        json.dumps(json.loads(export.read_text("utf-8")), indent=2, ensure_ascii=False)
-    )
-    lines, events = open_source(export), open_source(pretty)
-    assert snapshot(export) == snapshot(pretty)
-    lines.extract("invoices")
-    assert lines.instance.stage().layout == "lines"  # type: ignore[attr-defined]
-    assert events.instance.stage().layout == "events"  # type: ignore[attr-defined]
+    pretty.write_text(json.dumps(json.loads(export.read_text("utf-8")), indent=2))
+    expected = snapshot(export)
+    monkeypatch.setattr(scan, "CHUNK", 4096)
+    monkeypatch.setattr(scan, "ELEMENT_LIMIT", 10)  # every element is "too large"
+    assert snapshot(pretty) == expected
+    assert open_source(pretty).instance.stage().layout == "events"  # type: ignore[attr-defined]
 
 
 def test_key_order_does_not_matter(export: Path, tmp_path: Path) -> None:
@@ -158,3 +175,50 @@ def test_amounts_are_text_or_exact_numbers() -> None:
     item = mapping.map_item({"stock_code": "MUG", "sales_price": "9.2000", "purchase_price": 4})
     assert (item.sales_price, item.purchase_price) == (Decimal("9.2000"), Decimal(4))
     assert str(item.sales_price) == "9.2000"  # the scale is kept
+
+
+def test_validating_builds_the_index_so_a_migration_reads_the_export_once(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(json.loads(export.read_text("utf-8")), separators=(",", ":")))
+    expected = snapshot(compact)
+    source = open_source(compact)
+    assert not [f for f in source.validate() if f.is_error]
+
+    def read_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the trail was indexed a second time")
+
+    monkeypatch.setattr(spool, "index_trail", read_again)
+    found = {
+        entity: {
+            r.key: fingerprint(r) for r in source.extract(entity) if not isinstance(r, Rejected)
+        }
+        for entity in ENTITY_ORDER
+    }
+    assert found == expected
+
+
+def test_a_killed_runs_spool_folder_is_removed_by_the_next_run(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    killed = tmp_path / f"{spool.FOLDER_PREFIX}killed"
+    killed.mkdir()
+    (killed / "owner.pid").write_text(finished.stdout.strip())
+    (killed / "invoices.index").write_text("0\t0\t1\t1\tx\t\n")
+    running = tmp_path / f"{spool.FOLDER_PREFIX}running"
+    running.mkdir()
+    (running / "owner.pid").write_text(str(os.getppid()))
+    source = open_source(export)
+    list(source.extract("invoices"))
+    assert not killed.exists()
+    assert running.exists(), "a folder whose run is still alive is left alone"
+    spooled = [p for p in tmp_path.iterdir() if p.name.startswith(spool.FOLDER_PREFIX)]
+    assert len(spooled) == 2, "this run's own folder, and the running one"

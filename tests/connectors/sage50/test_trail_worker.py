@@ -107,14 +107,14 @@ def test_asking_for_another_entity_midway_loses_no_invoice(
     assert [p.key for p in payments] == [row.split("=")[0] for row in expected["payments"]]
 
 
-def test_a_pretty_printed_file_falls_back_to_the_parser(
+def test_a_pretty_printed_file_is_indexed_by_the_worker_too(
     export: Path, tmp_path: Path, always_parallel: None
 ) -> None:
     pretty = tmp_path / "pretty.json"
     pretty.write_text(json.dumps(json.loads(export.read_text("utf-8")), indent=2))
     source = open_source(pretty)
     assert contents(source) == contents(open_source(export, parallel=False))
-    assert stage(source).layout == "events"
+    assert stage(source).layout == "lines"  # by byte offsets, not the stream parser
 
 
 def _break_line_layout_after(export: Path, target: Path, invoices: int) -> None:
@@ -144,7 +144,8 @@ def test_a_layout_that_breaks_midway_hands_out_each_invoice_once(
     expected = contents(open_source(mixed, parallel=False))
     source = open_source(mixed)
     assert contents(source) == expected
-    assert stage(source).layout == "events"
+    # The worker re-indexed the file element by element, handing out only invoices not yet sent.
+    assert stage(source).layout == "lines"
     keys = [row.split("=")[0] for row in expected["invoices"]]
     assert len(keys) == len(set(keys)) > 40
 

@@ -1,10 +1,11 @@
 """The ``sage50-json`` source connector.
 
-The audit trail is parsed once per run: the first request for a transactional entity streams the
-``transactions`` array, spools each header into a per-entity file on disk (journal lines into a
-small SQLite table, to group them whatever their order) and notes, one byte per header number,
-which entity each allocation target belongs to. Every later entity reads its own spool, so six
-document entities cost one parse, and memory stays flat however long the trail.
+The audit trail is read once per run: by the validator, which hands each transaction to the
+index as it checks it, or (validation off) on the first request for a transactional entity. The
+index files each header under its entity on disk, by byte offset and digest (journal lines into
+a small SQLite table, to group them whatever their order), and notes, one byte per header
+number, which entity each allocation target belongs to. Every entity reads its own index and
+parses only its own transactions, so memory stays flat however long the trail.
 """
 
 from __future__ import annotations
@@ -125,15 +126,34 @@ class Sage50Source:
         banks = self._list("bank_accounts")
         return {b["nominal_code"]: b for b in banks if isinstance(b, dict) and "nominal_code" in b}
 
+    def _open_items(self) -> list[Mapping[str, Any]]:
+        return [
+            *_elements(self._opening, "customer_open_items"),
+            *_elements(self._opening, "supplier_open_items"),
+        ]
+
     def stage(self) -> _Stage:
         self._fresh()
         if self._stage is None:
-            open_items = [
-                *_elements(self._opening, "customer_open_items"),
-                *_elements(self._opening, "supplier_open_items"),
-            ]
-            self._stage = _Stage(self.path, open_items, parallel=self.parallel)
+            self._stage = _Stage(self.path, self._open_items(), parallel=self.parallel)
         return self._stage
+
+    def _validated(self) -> Iterator[Finding]:
+        """The validator's findings; its pass over the trail also builds the trail's index."""
+        from .validation import validate_file
+
+        try:
+            self._fresh()
+            listener: _IndexWhileValidating | None = _IndexWhileValidating(
+                self, _Stage(self.path, self._open_items(), parallel=False, index=False)
+            )
+        except SourceError:
+            listener = None  # unreadable: the validator says why
+        try:
+            yield from validate_file(self.path, listener)
+        finally:
+            if listener is not None:
+                listener.settle()
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -164,9 +184,7 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_validate(self) -> Iterator[Finding]:
-        from .validation import validate_file
-
-        return validate_file(self.path)
+        return self._validated()
 
     @hookimpl
     def migrationkit_extract(
@@ -180,7 +198,7 @@ class Sage50Source:
         if entity in _TRANSFER_OR_JOURNAL:
             return self.stage().journals(entity, self.bank_codes)
         if entity == "open_items":
-            return self._open_items()
+            return self._open_item_records()
         return self._master(entity)
 
     @hookimpl
@@ -267,7 +285,7 @@ class Sage50Source:
                 entity, "/opening_balances", lambda: mapping.map_opening_balances(self._opening)
             )
 
-    def _open_items(self) -> Iterator[Record | Rejected]:
+    def _open_item_records(self) -> Iterator[Record | Rejected]:
         index = self.stage().index
         entries = []
         for section in ("customer_open_items", "supplier_open_items"):
@@ -315,17 +333,27 @@ class Sage50Source:
 class _Stage:
     """The audit trail of one file, read once and spooled per entity.
 
-    Exports written one transaction per line (as the generator and our exporter write them)
-    take a fast path: each line is filed under its entity by a look at its type, and parsed
-    only when its entity is read (see :mod:`.spool`; on a large file a second process does
-    the filing while invoices already load). A JSON string cannot hold an unescaped quote, so
-    a match of ``"type":"SI"`` is always the header's own key. Any other layout is parsed as a
-    JSON stream.
+    Each transaction is filed under its entity by its byte offset and parsed only when its
+    entity is read (see :mod:`.spool`; on a large file a second process does the filing while
+    invoices already load, unless the validator's pass already did it). Exports written one
+    transaction per line are filed by a look at each line's type (a JSON string cannot hold an
+    unescaped quote, so a match of ``"type":"SI"`` is always the header's own key); other
+    layouts element by element (:mod:`.scan`). A trail neither way can read is parsed as a
+    JSON stream (layout ``events``).
     """
 
-    def __init__(self, path: Path, open_items: list[Mapping[str, Any]], *, parallel: bool) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="migrationkit-sage50-")
+    def __init__(
+        self,
+        path: Path,
+        open_items: list[Mapping[str, Any]],
+        *,
+        parallel: bool,
+        index: bool = True,
+    ) -> None:
+        spool.remove_abandoned(Path(tempfile.gettempdir()))
+        self._dir = tempfile.TemporaryDirectory(prefix=spool.FOLDER_PREFIX)
         self.root = Path(self._dir.name)
+        spool.claim(self.root)
         self.path = path
         self._open_numbers = [
             n for n in (item.get("header_number") for item in open_items) if isinstance(n, int)
@@ -338,6 +366,8 @@ class _Stage:
         self.layout = "lines"
         self._worker: spool.TrailWorker | None = None
         spool.create_journal_table(self._journals)
+        if not index:
+            return  # the index comes from a listener (see :class:`_IndexWhileValidating`)
         if parallel and path.stat().st_size >= PARALLEL_FROM_BYTES:
             try:
                 self._worker = spool.TrailWorker(path, self.root, self._open_numbers)
@@ -369,6 +399,16 @@ class _Stage:
             self.layout = "events"
             spool.create_journal_table(self._journals)
             self._trail = self._spool_events(self.path)
+        self._open_source()
+
+    def indexer(self) -> spool.Indexer:
+        """An indexer writing this stage's index, for whoever reads the trail anyway."""
+        return spool.Indexer(self.root, self._journals, self._open_numbers)
+
+    def adopt(self, trail: spool.Trail) -> None:
+        """Take the index an :meth:`indexer` completed."""
+        self.layout = "lines"
+        self._trail = trail
         self._open_source()
 
     def _open_source(self) -> None:
@@ -677,6 +717,45 @@ class _Stage:
             return
         if record.entity == entity:
             yield record
+
+
+class _IndexWhileValidating:
+    """Builds a source's trail index from the elements the validator reads (one pass, not two).
+
+    Only a complete index is kept: if the validator's quick scan gave up part way, the stage
+    is dropped and the source indexes the trail itself when it is first asked.
+    """
+
+    def __init__(self, source: Sage50Source, stage: _Stage) -> None:
+        self._source = source
+        self._stage: _Stage | None = stage
+        self._indexer = stage.indexer()
+        self._stamp = source._stamp
+
+    def element(self, i: int, offset: int, text: bytes, value: Any) -> None:
+        self._indexer.add_value(i, offset, text, value)
+
+    def done(self, complete: bool) -> None:
+        stage, self._stage = self._stage, None
+        if stage is None:
+            return
+        source = self._source
+        source._fresh()
+        if not complete or source._stamp != self._stamp:
+            self._indexer.close()
+            stage.close()
+            return
+        stage.adopt(self._indexer.finish())
+        if source._stage is not None:
+            source._stage.close()
+        source._stage = stage
+
+    def settle(self) -> None:
+        """Drop the stage if the validation ended before its trail pass did."""
+        if self._stage is not None:
+            self._indexer.close()
+            self._stage.close()
+            self._stage = None
 
 
 class _AwaitedIndex(mapping.TargetIndex):

@@ -1,15 +1,21 @@
-"""Indexing the audit trail of an export written one transaction per line.
+"""Indexing the audit trail: where each transaction is, without keeping any of them.
 
-:func:`index_trail` reads the trail once, without parsing it: each line is filed under its
-entity by a look at its ``"type"``, with its offset, length, header number and a digest of its
-bytes; journal lines go to a small SQLite table so that groups can be put together whatever
-their order. A transaction is parsed only when the engine asks for it.
+:func:`index_trail` reads the trail once: each transaction is filed under its entity by an
+:class:`Indexer`, with its offset, length, header number and a digest of its bytes; journal
+lines go to a small SQLite table so that groups can be put together whatever their order. A
+transaction is parsed only when the engine asks for it. An export written one transaction per
+line is filed by its lines, without parsing; any other layout element by element as
+:mod:`.scan` finds them. With validation on, the validator's pass feeds an :class:`Indexer`
+instead, and this module's reading is not needed at all.
 
 On a large export the indexing runs in a second process (:class:`TrailWorker`, started as
 ``python -m migrationkit.connectors.sage50.spool``) while this one loads the entities before
 the trail, then the invoices as the worker finds them: the scan costs next to no time on the
 critical path. The worker writes the same files the in-process indexing writes, so everything
 after it reads one layout.
+
+Each index folder holds its owner's process id: :func:`remove_abandoned` deletes the folders
+of runs that were killed.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import json
 import os
 import pickle
 import re
+import shutil
 import sqlite3
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -31,8 +39,9 @@ from typing import IO, Any
 import attrs
 
 from . import mapping
+from .scan import Irregular, TrailElements, find_trail
 
-__all__ = ["Layout", "Trail", "TrailWorker", "WorkerFailed", "index_trail"]
+__all__ = ["Indexer", "Layout", "Trail", "TrailWorker", "WorkerFailed", "index_trail"]
 
 SPOOLED = ("invoices", "refunds", "credit_notes", "payments", "bank_transactions")
 DIGEST_KEY = f"sage50-json/{mapping.MAPPING_VERSION}".encode()
@@ -68,6 +77,56 @@ class Trail:
     rejected: list[tuple[int, Mapping[str, Any], str]] = attrs.field(factory=list)
 
 
+FOLDER_PREFIX = "migrationkit-sage50-"
+_OWNER = "owner.pid"
+#: A spool folder without an owner file (made before owners were written) is abandoned after.
+_UNOWNED_AFTER_SECONDS = 24 * 3600
+
+
+def claim(root: Path) -> None:
+    """Write this process's id into the spool folder ``root``: a later run can tell it is ours."""
+    (root / _OWNER).write_text(str(os.getpid()))
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Delete the spool folders in ``folder`` whose process is gone (a run that was killed).
+
+    A folder is left alone while its owner runs; one without an owner file only when it is
+    older than a day. Returns what was removed.
+    """
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(FOLDER_PREFIX)]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        if _abandoned(candidate):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+def _abandoned(root: Path) -> bool:
+    try:
+        owner = int((root / _OWNER).read_text())
+    except FileNotFoundError:
+        try:
+            return time.time() - root.stat().st_mtime > _UNOWNED_AFTER_SECONDS
+        except OSError:
+            return False
+    except (OSError, ValueError):
+        return False
+    if owner == os.getpid():
+        return False
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, run by someone else
+    return False
+
+
 def decode(text: bytes) -> Any:
     """The JSON value of one line, or ``None`` if it is not JSON."""
     try:
@@ -100,6 +159,141 @@ def journals_gone(deleted_groups: set[Any], live_groups: set[Any]) -> list[str]:
     return [str(g) for g in sorted(deleted_groups - live_groups, key=str)]
 
 
+class Indexer:
+    """Files each transaction of the trail under its entity: what :func:`index_trail` writes.
+
+    Each spooled entity gets ``root/<entity>.index``, a line per transaction of
+    ``position, start, length, header, digest, allocation targets`` (tab separated); journal
+    lines go to the ``line`` table. A transaction comes either as its bytes alone
+    (:meth:`add_text`: its facts are read from the bytes, without parsing them) or with its
+    parsed value as well (:meth:`add_value`, when something else parsed it already).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        journals: sqlite3.Connection,
+        open_items: Sequence[int],
+        on_invoice: Callable[[int, str], None] | None = None,
+    ) -> None:
+        self.files = {entity: (root / f"{entity}.index").open("w") for entity in SPOOLED}
+        self.journals = journals
+        index = mapping.TargetIndex()
+        for number in open_items:
+            index.add(number, "open_items")
+        self.trail = Trail(index=index)
+        self.on_invoice = on_invoice
+        self._journal_rows: list[tuple[Any, ...]] = []
+        self._live_groups: set[Any] = set()
+        self._deleted_groups: set[Any] = set()
+
+    def add_text(self, position: int, start: int, text: bytes) -> None:
+        """File the transaction whose bytes, at ``start``, are ``text`` (one JSON object)."""
+        found = _TYPE.search(text)
+        entity = mapping.TRANSACTION_ENTITY.get(found.group(1).decode()) if found else None
+        if entity is None:
+            self.trail.rejected.append((position, _loose(text), _unknown_type(text)))
+            return
+        deleted = (b'"deleted":true' in text) or (
+            b'"deleted"' in text and _DELETED.search(text) is not None
+        )
+        if entity == "manual_journals":
+            group_match = _GROUP.search(text)
+            group = int(group_match.group(1)) if group_match else None
+            facts = _journal_facts(text) if not deleted else None
+            self._journal_line(position, start, text, group, _header(text)[0], deleted, facts)
+            return
+        header, allocations = _header(text)
+        self._entry(entity, position, start, text, header, allocations, deleted)
+
+    def add_value(self, position: int, start: int, text: bytes, raw: Any) -> None:
+        """File a transaction already parsed: ``raw`` is the JSON value of ``text``."""
+        kind = raw.get("type") if type(raw) is dict else None
+        entity = mapping.TRANSACTION_ENTITY.get(kind) if type(kind) is str else None
+        if entity is None:
+            loose = raw if type(raw) is dict else {}
+            self.trail.rejected.append(
+                (position, loose, f"unknown transaction type {loose.get('type')!r}")
+            )
+            return
+        deleted = bool(raw.get("deleted"))
+        number = raw.get("header_number")
+        header = number if type(number) is int else None
+        if entity == "manual_journals":
+            group = raw.get("journal_group")
+            group = group if type(group) is int else None
+            facts = None if deleted else _parsed_journal_facts(raw)
+            self._journal_line(position, start, text, group, header, deleted, facts)
+            return
+        allocated = raw.get("allocations")
+        targets = (
+            tuple(
+                a["header_number"]
+                for a in allocated
+                if type(a) is dict and type(a.get("header_number")) is int
+            )
+            if type(allocated) is list
+            else ()
+        )
+        self._entry(entity, position, start, text, header, targets, deleted)
+
+    def _entry(
+        self,
+        entity: str,
+        position: int,
+        start: int,
+        text: bytes,
+        header: int | None,
+        allocations: Sequence[int],
+        deleted: bool,
+    ) -> None:
+        if deleted:
+            self.trail.deleted.setdefault(entity, []).append(str(header))
+            return
+        if entity in ("invoices", "refunds") and header is not None:
+            self.trail.index.add(header, entity)
+        digest = hashlib.blake2b(text, digest_size=16, key=DIGEST_KEY).hexdigest()
+        entry = (
+            f"{position}\t{start}\t{len(text)}\t{header}\t{digest}\t"
+            f"{','.join(map(str, allocations))}\n"
+        )
+        self.files[entity].write(entry)
+        if self.on_invoice is not None and entity == "invoices":
+            self.on_invoice(position, entry)
+
+    def _journal_line(
+        self,
+        position: int,
+        start: int,
+        text: bytes,
+        group: int | None,
+        header: int | None,
+        deleted: bool,
+        facts: tuple[str | None, str | None, str | None, int] | None,
+    ) -> None:
+        if deleted or facts is None:
+            self._deleted_groups.add(group)
+            return
+        self._live_groups.add(group)
+        digest = hashlib.blake2b(text, digest_size=16, key=DIGEST_KEY).hexdigest()
+        self._journal_rows.append((group, header, position, start, len(text), digest, *facts))
+        if len(self._journal_rows) >= 5000:
+            insert_journal_rows(self.journals, self._journal_rows)
+
+    def finish(self) -> Trail:
+        """Close the index files and return what indexing learnt beside them."""
+        self.close()
+        insert_journal_rows(self.journals, self._journal_rows)
+        gone = journals_gone(self._deleted_groups, self._live_groups)
+        for entity in ("manual_journals", "bank_transfers"):
+            self.trail.deleted[entity] = gone
+        return self.trail
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+
 def index_trail(
     path: Path,
     root: Path,
@@ -109,89 +303,61 @@ def index_trail(
 ) -> Trail:
     """Index the trail of ``path`` into ``root``: where each transaction is, its header and digest.
 
-    Each spooled entity gets ``root/<entity>.index``, a line per transaction of
-    ``position, start, length, header, digest, allocation targets`` (tab separated).
-    ``on_invoice`` receives each invoice's index line as soon as it is found. Raises
-    :class:`Layout` if the trail is not one object per line.
+    An export written one transaction per line is filed by its lines, without parsing them;
+    any other layout is scanned element by element (:mod:`.scan`). ``on_invoice`` receives
+    each invoice's index line as soon as it is found (once, whichever way). Raises
+    :class:`Layout` if the trail can be read neither way (then the JSON stream parser reads
+    it).
     """
-    files = {entity: (root / f"{entity}.index").open("w") for entity in SPOOLED}
-    index = mapping.TargetIndex()
-    for number in open_items:
-        index.add(number, "open_items")
-    trail = Trail(index=index)
-    journal_rows: list[tuple[Any, ...]] = []
-    live_groups: set[Any] = set()
-    deleted_groups: set[Any] = set()
-    entities = mapping.TRANSACTION_ENTITY
-    blake2b = hashlib.blake2b
+    handed = -1  # the last invoice position handed to on_invoice
+
+    def hand(position: int, entry: str) -> None:
+        nonlocal handed
+        if on_invoice is not None and position > handed:
+            on_invoice(entry)
+            handed = position
+
+    indexer = Indexer(root, journals, open_items, hand)
     try:
         with path.open("rb") as handle:
-            offset = _seek_trail(handle)
-            position = -1
-            for line in handle:
-                start, offset = offset, offset + len(line)
-                text = line.strip()
-                if text.startswith(b"]"):
-                    break
-                if not text:
-                    continue
-                position += 1
-                start += len(line) - len(line.lstrip())
-                if text.endswith(b","):
-                    text = text[:-1]
-                if not _one_object(text):
-                    raise Layout
-                found = _TYPE.search(text)
-                entity = entities.get(found.group(1).decode()) if found else None
-                if entity is None:
-                    trail.rejected.append((position, _loose(text), _unknown_type(text)))
-                    continue
-                deleted = (b'"deleted":true' in text) or (
-                    b'"deleted"' in text and _DELETED.search(text) is not None
-                )
-                digest = blake2b(text, digest_size=16, key=DIGEST_KEY).hexdigest()
-                if entity == "manual_journals":
-                    group_match = _GROUP.search(text)
-                    group = int(group_match.group(1)) if group_match else None
-                    if deleted:
-                        deleted_groups.add(group)
-                        continue
-                    live_groups.add(group)
-                    journal_rows.append(
-                        (
-                            group,
-                            _header(text)[0],
-                            position,
-                            start,
-                            len(text),
-                            digest,
-                            *_journal_facts(text),
-                        )
-                    )
-                    if len(journal_rows) >= 5000:
-                        insert_journal_rows(journals, journal_rows)
-                    continue
-                header, allocations = _header(text)
-                if deleted:
-                    trail.deleted.setdefault(entity, []).append(str(header))
-                    continue
-                if entity in ("invoices", "refunds") and header is not None:
-                    index.add(header, entity)
-                entry = (
-                    f"{position}\t{start}\t{len(text)}\t{header}\t{digest}\t"
-                    f"{','.join(map(str, allocations))}\n"
-                )
-                files[entity].write(entry)
-                if on_invoice is not None and entity == "invoices":
-                    on_invoice(entry)
+            _index_lines(handle, indexer)
+        return indexer.finish()
+    except Layout:
+        indexer.close()
+    create_journal_table(journals)
+    indexer = Indexer(root, journals, open_items, hand)
+    try:
+        with path.open("rb") as handle:
+            start = find_trail(handle)
+            if start is None:
+                raise Layout
+            for position, (offset, text, raw) in enumerate(TrailElements(handle, start)):
+                indexer.add_value(position, offset, text, raw)
+    except Irregular:
+        raise Layout from None
     finally:
-        for spool in files.values():
-            spool.close()
-    insert_journal_rows(journals, journal_rows)
-    gone = journals_gone(deleted_groups, live_groups)
-    for entity in ("manual_journals", "bank_transfers"):
-        trail.deleted[entity] = gone
-    return trail
+        indexer.close()
+    return indexer.finish()
+
+
+def _index_lines(handle: IO[bytes], indexer: Indexer) -> None:
+    """File each line of a trail written one transaction per line; Layout if it is not."""
+    offset = _seek_trail(handle)
+    position = -1
+    for line in handle:
+        start, offset = offset, offset + len(line)
+        text = line.strip()
+        if text.startswith(b"]"):
+            break
+        if not text:
+            continue
+        position += 1
+        start += len(line) - len(line.lstrip())
+        if text.endswith(b","):
+            text = text[:-1]
+        if not _one_object(text):
+            raise Layout
+        indexer.add_text(position, start, text)
 
 
 # -- the worker process ----------------------------------------------------------------------
@@ -385,6 +551,20 @@ def _journal_facts(text: bytes) -> tuple[str | None, str | None, str | None, int
         nominal.group(1).decode() if nominal else None,
         net.group(1).decode() if net else None,
         int(department.group(1)) if department else 0,
+    )
+
+
+def _parsed_journal_facts(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str | None, int]:
+    """``(type, nominal, net, department)`` of a parsed journal line, from its first split."""
+    splits = raw.get("splits")
+    split = splits[0] if type(splits) is list and splits and type(splits[0]) is dict else {}
+    kind, nominal, net = raw.get("type"), split.get("nominal_code"), split.get("net")
+    department = split.get("department")
+    return (
+        kind if type(kind) is str else None,
+        nominal if type(nominal) is str else None,
+        net if type(net) is str else None,
+        department if type(department) is int and department >= 0 else 0,
     )
 
 

@@ -22,9 +22,11 @@ from .opening import OpeningBalances
 from .reading import (
     CHUNK,
     JSON_WS,
+    FastTrailScan,
     HeadScan,
     Locator,
     Reader,
+    TrailListener,
     TrailScan,
     Unreadable,
     late_keys,
@@ -48,9 +50,10 @@ __all__ = ["Validation", "validate_file"]
 class Validation:
     """One run over one file: the head pass, the master data, the trail pass, the closing."""
 
-    def __init__(self, handle: IO[bytes], size: int) -> None:
+    def __init__(self, handle: IO[bytes], size: int, listener: TrailListener | None = None) -> None:
         self.handle = handle
         self.size = size
+        self.listener = listener
         self.report = Report()
         self.locate = Locator(handle, size)
 
@@ -74,11 +77,20 @@ class Validation:
         self._top_level(head, master)
         yield from self.report.drain()
         if head.trail_pending:
-            scan = TrailScan(trail.check, find_tail=head.stopped)
-            for _ in scan.run(self.handle, self.size, self.locate):
+            fast = FastTrailScan(trail.check, self.listener)
+            for _ in fast.run(self.handle, self.size):
                 yield from self.report.drain()
+            if fast.complete:
+                tail = fast.tail
+            else:
+                scan = TrailScan(trail.check, find_tail=head.stopped, skip=fast.count)
+                for _ in scan.run(self.handle, self.size, self.locate):
+                    yield from self.report.drain()
+                tail = scan.tail
             if head.stopped:
-                self._keys_after_trail(late_keys(scan.tail))
+                self._keys_after_trail(late_keys(tail))
+        elif self.listener is not None:
+            self.listener.done(False)
         Closing(master, trail, self.report).run()
         yield from self.report.drain()
 
@@ -179,12 +191,16 @@ class Validation:
         )
 
 
-def validate_file(path: str | os.PathLike[str]) -> Iterator[Finding]:
+def validate_file(
+    path: str | os.PathLike[str], listener: TrailListener | None = None
+) -> Iterator[Finding]:
     """Check a sage50-json file against every rule of :data:`~.rules.RULES`; yield each finding.
 
     The file is streamed (never loaded whole).  Unreadable input yields exactly one finding
     (``FILE_NOT_FOUND``, ``FILE_EMPTY``, ``ENCODING`` or ``JSON_MALFORMED``) instead of raising;
-    findings already made before a late JSON error are yielded first.
+    findings already made before a late JSON error are yielded first.  ``listener`` receives
+    each element of the trail as it is checked (a source builds its index from them, so a
+    migration reads the file once), and is told when the trail pass is over.
     """
     name = os.fspath(path)
     try:
@@ -196,7 +212,7 @@ def validate_file(path: str | os.PathLike[str]) -> Iterator[Finding]:
         yield FILE_UNREADABLE.finding("open", "", name=name, reason=exc.strerror or exc)
         return
     with handle:
-        run = Validation(handle, os.fstat(handle.fileno()).st_size)
+        run = Validation(handle, os.fstat(handle.fileno()).st_size, listener)
         try:
             yield from run.run()
         except Unreadable as exc:

@@ -4,8 +4,11 @@
    every section except the audit trail (they are small).  With the usual key order it stops at
    the ``transactions`` array, so its cost does not grow with the trail; a section that comes
    after the trail makes it step over the trail and read on.
-2. The *trail pass* (:class:`TrailScan`) has ijson's C backend build one transaction at a time
-   and hands each to a callback.
+2. The *trail pass* (:class:`FastTrailScan`) finds and decodes each transaction with the
+   standard library's C decoder (:mod:`..scan`), in any layout, and hands each to a callback
+   (and to a listener, such as the source's index, which so needs no read of its own). Where
+   it gives up, :class:`TrailScan` has ijson's C backend build the remaining transactions one
+   at a time, and reports any error in the file exactly.
 
 When the parser gives up, :class:`Locator` turns its error into one finding that says what is
 wrong and where: not UTF-8 (with the byte), cut off, or not JSON at a line and column.
@@ -16,16 +19,28 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import ijson
 
 from migrationkit.core.findings import Finding
 
+from ..scan import Irregular, TrailElements, find_trail
 from .rules import ENCODING, JSON_MALFORMED
 from .values import SECTIONS
 
-__all__ = ["CHUNK", "JSON_WS", "HeadScan", "Locator", "Reader", "TrailScan", "Unreadable", "sniff"]
+__all__ = [
+    "CHUNK",
+    "JSON_WS",
+    "FastTrailScan",
+    "HeadScan",
+    "Locator",
+    "Reader",
+    "TrailListener",
+    "TrailScan",
+    "Unreadable",
+    "sniff",
+]
 
 CHUNK = 256 * 1024
 # The last transaction of a well-formed file ends a few bytes before EOF.  Feeding this many
@@ -172,14 +187,72 @@ class HeadScan:
         self.values.setdefault(key, value)
 
 
+class TrailListener(Protocol):
+    """Who else wants the trail's elements as the fast scan reads them (a source's index)."""
+
+    def element(self, i: int, offset: int, text: bytes, value: Any) -> None:
+        """Element ``i`` of the trail: its byte offset, its bytes and its value."""
+
+    def done(self, complete: bool) -> None:
+        """The scan is over; ``complete``: every element was handed over, in order."""
+
+
+class FastTrailScan:
+    """Second pass, the quick way: the trail's elements found and decoded by :mod:`..scan`.
+
+    It stops where that scanner gives up (a syntax error, bytes that are not UTF-8, ...), and
+    ``count`` says how many elements were checked: :class:`TrailScan` checks the rest, and
+    reports what is wrong exactly as it would have from the start.
+    """
+
+    enabled = True  # tests switch it off to prove that both trail passes report alike
+    _DRAIN_MASK = 1023
+    _TAIL_LIMIT = 1 << 20  # read what follows the trail only when it is this small
+
+    def __init__(
+        self, on_item: Callable[[Any, int], None], listener: TrailListener | None = None
+    ) -> None:
+        self.on_item = on_item
+        self.listener = listener
+        self.count = 0
+        self.complete = False
+        self.tail: bytes | None = None  # what follows the last element, when complete
+
+    def run(self, handle: IO[bytes], size: int) -> Iterator[None]:
+        """Check the elements it can read; yields now and then so that findings stream out."""
+        start = find_trail(handle) if self.enabled else None
+        if start is not None:
+            elements = TrailElements(handle, start)
+            on_item, listener = self.on_item, self.listener
+            try:
+                for n, (offset, text, value) in enumerate(elements):
+                    on_item(value, n)
+                    if listener is not None:
+                        listener.element(n, offset, text, value)
+                    self.count = n + 1
+                    if not n & self._DRAIN_MASK:
+                        yield None
+                self.complete = elements.count > 0
+            except Irregular:
+                pass
+            if self.complete and size - elements.end <= self._TAIL_LIMIT:
+                handle.seek(elements.end)
+                self.tail = handle.read()
+        if self.listener is not None:
+            self.listener.done(self.complete)
+
+
 class TrailScan:
     """Second pass: every element of the trail, built by ijson's C backend, one at a time."""
 
     _DRAIN_MASK = 1023  # hand out findings every 1024 elements
 
-    def __init__(self, on_item: Callable[[Any, int], None], *, find_tail: bool) -> None:
+    def __init__(
+        self, on_item: Callable[[Any, int], None], *, find_tail: bool, skip: int = 0
+    ) -> None:
         self.on_item = on_item
         self.find_tail = find_tail
+        self.skip = skip  # elements already checked (by FastTrailScan)
         self.tail: bytes | None = None  # what follows the last element, when find_tail
 
     def run(
@@ -190,9 +263,11 @@ class TrailScan:
         on_item = self.on_item
         last_end = -1
         items = ijson.items(reader, "transactions.item", use_float=False, buf_size=CHUNK)
+        skip = self.skip
         try:
             for n, item in enumerate(items):
-                on_item(item, n)
+                if n >= skip:
+                    on_item(item, n)
                 if reader.byte_mode:  # bytes come one at a time: the element ends exactly here
                     last_end = reader.offset
                 if not n & self._DRAIN_MASK:

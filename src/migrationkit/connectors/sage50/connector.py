@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from migrationkit.core.contract import DeferredRecord, Rejected
+from migrationkit.core.contract import DeferredRecord, KnownDigests, Rejected
 from migrationkit.core.errors import ConfigError, MappingError, SourceError
 from migrationkit.core.findings import Finding
 from migrationkit.core.hookspecs import hookimpl
@@ -146,12 +146,14 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_extract(
-        self, entity: str, since: dt.datetime | None
+        self, entity: str, since: dt.datetime | None, known: KnownDigests | None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
+        # Transactions are announced by digests of their bytes: with ``known``, those the
+        # target holds unchanged are left out before anything is built for them.
         if entity in _SPOOLED:
-            return self.stage().records(entity)
+            return self.stage().records(entity, known)
         if entity in _TRANSFER_OR_JOURNAL:
-            return self.stage().journals(entity, self.bank_codes)
+            return self.stage().journals(entity, self.bank_codes, known)
         if entity == "open_items":
             return self._open_items()
         return self._master(entity)
@@ -433,12 +435,14 @@ class _Stage:
                 except EOFError:
                     return
 
-    def records(self, entity: str) -> Iterator[Record | Rejected | DeferredRecord]:
+    def records(
+        self, entity: str, known: KnownDigests | None = None
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
         if entity == "invoices" and self._worker is not None and self._trail is None:
-            yield from self._streamed_invoices()
+            yield from self._streamed_invoices(known)
         else:
             self._ready()
-            yield from self._spooled(entity)
+            yield from self._spooled(entity, known=known)
         if entity == "invoices":
             for position, raw, reason in self.rejected:
                 yield Rejected(
@@ -450,35 +454,40 @@ class _Stage:
                 )
 
     def _spooled(
-        self, entity: str, after: int = -1
+        self, entity: str, after: int = -1, known: KnownDigests | None = None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
         """The transactions of ``entity`` from the spool, those past position ``after`` only."""
         if self.layout == "lines":
             with (self.root / f"{entity}.index").open("r") as handle:
                 for line in handle:
                     if after < 0 or int(line.split("\t", 1)[0]) > after:
-                        yield self._deferred(entity, line)
+                        item = self._deferred(entity, line, known)
+                        if item is not None:
+                            yield item
         else:
             for position, raw in self._raw(entity):
                 if position > after:
                     yield self._map(entity, position, raw)
 
-    def _streamed_invoices(self) -> Iterator[Record | Rejected | DeferredRecord]:
+    def _streamed_invoices(
+        self, known: KnownDigests | None
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
         """Invoices as the worker finds them; the rest from the spool if it stopped early."""
         worker = self._worker
         assert worker is not None
         last = -1
         try:
             for line in worker.invoices():
-                record = self._deferred("invoices", line)
+                record = self._deferred("invoices", line, known)
                 last = int(line.split("\t", 1)[0])
-                yield record
+                if record is not None:
+                    yield record
         except (spool.Layout, spool.WorkerFailed):
             pass  # indexed here instead, just below; what was handed out is not repeated
         complete = worker.trail is not None and not worker.discarded
         self._ready()
         if not complete:
-            yield from self._spooled("invoices", after=last)
+            yield from self._spooled("invoices", after=last, known=known)
 
     def _map(self, entity: str, position: int, raw: Any) -> Record | Rejected:
         try:
@@ -495,7 +504,10 @@ class _Stage:
                 pointer=f"/transactions/{position}",
             )
 
-    def _deferred(self, entity: str, line: str) -> DeferredRecord:
+    def _deferred(
+        self, entity: str, line: str, known: KnownDigests | None = None
+    ) -> DeferredRecord | None:
+        """The transaction of one index line, or None when ``known`` holds it unchanged."""
         position, start, length, header, digest, allocations = line.rstrip("\n").split("\t")
         if allocations:
             # Where an allocation points (an invoice, a refund, an open item) is part of the
@@ -505,6 +517,8 @@ class _Stage:
             digest = hashlib.blake2b(
                 f"{digest}|{where}".encode(), digest_size=16, key=spool.DIGEST_KEY
             ).hexdigest()
+        if known is not None and known.unchanged(digest):
+            return None
         return DeferredRecord(
             entity=entity,
             key=header,
@@ -516,11 +530,11 @@ class _Stage:
         return self._map(entity, position, self._read(start, length))
 
     def journals(
-        self, entity: str, bank_codes: Mapping[str, Any]
+        self, entity: str, bank_codes: Mapping[str, Any], known: KnownDigests | None = None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
         """Journal groups of ``entity``: transfers between banks, or ordinary journals."""
         if self.layout == "lines":
-            yield from self._deferred_journals(entity, bank_codes)
+            yield from self._deferred_journals(entity, bank_codes, known)
             return
         cursor = self._journals.execute(
             "SELECT grp, position, raw FROM line ORDER BY grp, header, position"
@@ -538,7 +552,7 @@ class _Stage:
             yield from self._journal(entity, group, members, first_position, bank_codes)
 
     def _deferred_journals(
-        self, entity: str, bank_codes: Mapping[str, Any]
+        self, entity: str, bank_codes: Mapping[str, Any], known: KnownDigests | None
     ) -> Iterator[DeferredRecord]:
         banks = hashlib.blake2b(
             ",".join(sorted(map(str, bank_codes))).encode(), digest_size=8
@@ -552,11 +566,11 @@ class _Stage:
         for row in cursor:
             if row[0] != group:
                 if rows:
-                    yield from self._deferred_journal(entity, group, rows, bank_codes, banks)
+                    yield from self._deferred_journal(entity, group, rows, bank_codes, banks, known)
                 group, rows = row[0], []
             rows.append(row)
         if rows:
-            yield from self._deferred_journal(entity, group, rows, bank_codes, banks)
+            yield from self._deferred_journal(entity, group, rows, bank_codes, banks, known)
 
     def _deferred_journal(
         self,
@@ -565,6 +579,7 @@ class _Stage:
         rows: list[tuple[Any, ...]],
         bank_codes: Mapping[str, Any],
         banks: str,
+        known: KnownDigests | None,
     ) -> Iterator[DeferredRecord]:
         try:
             legs = [(r[5], r[6], as_decimal(r[7]), r[8]) for r in rows]
@@ -574,12 +589,15 @@ class _Stage:
         if ("bank_transfers" if is_transfer else "manual_journals") != entity:
             return
         material = "|".join(r[4] for r in rows) + "|" + banks
+        digest = hashlib.blake2b(
+            material.encode(), digest_size=16, key=spool.DIGEST_KEY
+        ).hexdigest()
+        if known is not None and known.unchanged(digest):
+            return
         yield DeferredRecord(
             entity=entity,
             key=str(group),
-            digest=hashlib.blake2b(
-                material.encode(), digest_size=16, key=spool.DIGEST_KEY
-            ).hexdigest(),
+            digest=digest,
             load=functools.partial(self._load_journal, entity, group, rows, bank_codes),
         )
 

@@ -41,6 +41,7 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _COPY_BLOCK = 1 << 20
 
 Span = tuple[int, int]  # offset and length of one record's rows in a file
+Owner = tuple[bytes, bytes]  # entity and key as a row index holds them
 
 
 def _escape(text: str) -> str:
@@ -81,9 +82,15 @@ class Writer:
         self._dirty: set[str] = set()
         self._keys: dict[str, set[str]] = {}
         self._run_start: dict[str, int] = {}
+        # Where this run's entries begin in each row index (-1: not known, found by offset).
+        self._index_start: dict[str, int] = {}
         self._recover()
-        self._run_start = {name: self._size(name) for name in DATA_FILES}
+        self._mark_run_start()
         self._write_checkpoint()
+
+    def _mark_run_start(self) -> None:
+        self._run_start = {name: self._size(name) for name in DATA_FILES}
+        self._index_start = {name: self._index_size(name) for name in DATA_FILES}
 
     # -- paths and sizes -------------------------------------------------------------------------
 
@@ -117,6 +124,7 @@ class Writer:
             sizes = state["sizes"]
             indexed = state.get("indexes", {})
             self._run_start = {k: int(v) for k, v in state.get("run_start", {}).items()}
+            self._index_start = {k: int(v) for k, v in state.get("index_start", {}).items()}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StateError(f"{self._checkpoint_path} is damaged: {exc}") from None
         if self._finish_swap():
@@ -140,6 +148,7 @@ class Writer:
             "sizes": {name: self._size(name) for name in [*DATA_FILES, CHANGES]},
             "indexes": {name: self._index_size(name) for name in DATA_FILES},
             "run_start": self._run_start,
+            "index_start": self._index_start,
         }
         tmp = self._checkpoint_path.with_suffix(".tmp")
         with tmp.open("w", encoding="utf-8") as handle:
@@ -297,17 +306,52 @@ class Writer:
 
     def _index(self, name: str) -> Iterator[tuple[str, str, Span]]:
         """``(entity, key, span)`` of every record in file ``name``, in file order."""
-        for handle in [*self._handles.values(), *self._indexes.values()]:
-            handle.flush()
-        path = self._index_path(name)
-        if self._path(name).exists() and not self._index_complete(name):
-            self._rebuild_index(name)
+        for entity, key, start, length in self._entries(name):
+            yield entity.decode("utf-8"), _unescape(key.decode("utf-8")), (start, length)
+
+    def _entries(
+        self, name: str, begin: int = 0, end: int | None = None
+    ) -> Iterator[tuple[bytes, bytes, int, int]]:
+        """The row index of ``name`` between two offsets of the index, as it is stored."""
+        path = self._ensure_index(name)
         if not path.exists():
             return
         with path.open("rb") as handle:
+            handle.seek(begin)
+            left = -1 if end is None else end - begin
             for line in handle:
-                entity, key, start, length = line.decode("utf-8").rstrip("\n").split("\t")
-                yield entity, _unescape(key), (int(start), int(length))
+                if left >= 0:
+                    if left == 0:
+                        break
+                    left -= len(line)
+                entity, key, start, length = line.split(b"\t")
+                yield entity, key, int(start), int(length)
+
+    def _ensure_index(self, name: str) -> Path:
+        """The path of ``name``'s row index, rebuilt first if it does not match the file."""
+        for handle in [*self._handles.values(), *self._indexes.values()]:
+            handle.flush()
+        if self._path(name).exists() and not self._index_complete(name):
+            self._rebuild_index(name)
+        return self._index_path(name)
+
+    def _boundary(self, name: str) -> int:
+        """The offset in ``name``'s row index where this run's entries begin."""
+        path = self._ensure_index(name)
+        known = self._index_start.get(name, 0)
+        if known >= 0:
+            return known
+        start = self._run_start.get(name, 0)
+        at = 0
+        if not path.exists():
+            return at
+        with path.open("rb") as handle:
+            for line in handle:
+                if int(line.split(b"\t")[2]) >= start:
+                    break
+                at += len(line)
+        self._index_start[name] = at
+        return at
 
     def _index_complete(self, name: str) -> bool:
         """Whether the row index ends where the file ends (it was written with the file)."""
@@ -340,6 +384,7 @@ class Writer:
         tmp = self._tmp_index(name)
         tmp.write_bytes("".join(lines).encode("utf-8"))
         os.replace(tmp, path)
+        self._index_start[name] = -1
 
     def _tmp_index(self, name: str) -> Path:
         return self._index_path(name).with_suffix(".tsv.tmp")
@@ -348,20 +393,22 @@ class Writer:
 
     def _compact(self) -> None:
         """Apply logged updates and removals: updated rows in place, removed rows gone."""
-        updated: set[tuple[str, str]] = set()
-        removed: set[tuple[str, str]] = set()
+        updated: set[Owner] = set()
+        removed: set[Owner] = set()
         changes = self._path(CHANGES)
         with changes.open("r", encoding="utf-8") if changes.exists() else io.StringIO() as handle:
             for line in handle:
                 kind, entity, key = json.loads(line)
+                # As the row index holds them, so that its lines need no decoding.
+                owner = (entity.encode(), _escape(key).encode("utf-8"))
                 if kind == "U":
-                    updated.add((entity, key))
-                    removed.discard((entity, key))
+                    updated.add(owner)
+                    removed.discard(owner)
                 else:
-                    removed.add((entity, key))
-        touched = sorted({entity for entity, _ in updated | removed}, key=ENTITY_ORDER.index)
+                    removed.add(owner)
+        touched = {entity.decode() for entity, _ in updated | removed}
         allocating = [e for e in ENTITY_ORDER if codec_for(e).has_allocations]
-        names = [e for e in touched if self._path(e).exists()]
+        names = [e for e in ENTITY_ORDER if e in touched and self._path(e).exists()]
         wrote_allocations = self._size(ALLOCATIONS) > self._run_start.get(ALLOCATIONS, 0)
         if self._path(ALLOCATIONS).exists() and (
             wrote_allocations or any(e in allocating for e in touched)
@@ -376,71 +423,63 @@ class Writer:
         self._swap(names)
 
     def _order(
-        self, entity: str, updated: set[tuple[str, str]], removed: set[tuple[str, str]]
-    ) -> Iterator[tuple[str, bool, Span]]:
+        self, entity: str, updated: set[Owner], removed: set[Owner]
+    ) -> Iterator[tuple[bytes, bool, Span]]:
         """The records of ``entity`` as they end, in order: ``(key, from this run, span)``.
 
         Records from before this run keep their places (an updated one takes its new rows
         there); records this run created follow, each at its last write (a resumed run may
-        have written one twice). Only this run's spans are held in memory.
+        have written one twice). Only this run's entries are held in memory.
         """
-        start = self._run_start.get(entity, 0)
-        latest: dict[str, tuple[int, Span]] = {}
-        ordinal = 0
-        for _e, key, span in self._index(entity):
-            if span[0] >= start:
-                latest[key] = (ordinal, span)
-                ordinal += 1
-        earlier: set[str] = set()
-        ordinal = 0
-        for _e, key, span in self._index(entity):
-            if span[0] < start:
-                if key in earlier or (entity, key) in removed:
+        boundary = self._boundary(entity)
+        own = entity.encode()
+        latest: dict[bytes, tuple[int, Span]] = {}
+        for n, (_e, key, start, length) in enumerate(self._entries(entity, boundary)):
+            latest[key] = (n, (start, length))
+        placed: set[bytes] = set()
+        for _e, key, start, length in self._entries(entity, 0, boundary):
+            if (own, key) in removed:
+                continue
+            if key in latest:
+                if key in placed:
                     continue
-                earlier.add(key)
-                if (entity, key) in updated and key in latest:
+                placed.add(key)
+                if (own, key) in updated:
                     yield key, True, latest[key][1]
-                else:
-                    yield key, False, span
-            else:
-                if (
-                    latest[key][0] == ordinal
-                    and key not in earlier
-                    and (entity, key) not in removed
-                ):
-                    yield key, True, span
-                ordinal += 1
+                    continue
+            yield key, False, (start, length)
+        for n, (_e, key, start, length) in enumerate(self._entries(entity, boundary)):
+            if latest[key][0] == n and key not in placed and (own, key) not in removed:
+                yield key, True, (start, length)
 
     def _entity_plan(
-        self, entity: str, updated: set[tuple[str, str]], removed: set[tuple[str, str]]
-    ) -> Iterator[tuple[str, str, Span]]:
+        self, entity: str, updated: set[Owner], removed: set[Owner]
+    ) -> Iterator[tuple[bytes, bytes, Span]]:
+        own = entity.encode()
         for key, _fresh, span in self._order(entity, updated, removed):
-            yield entity, key, span
+            yield own, key, span
 
     def _allocation_plan(
-        self,
-        allocating: list[str],
-        updated: set[tuple[str, str]],
-        removed: set[tuple[str, str]],
-    ) -> Iterator[tuple[str, str, Span]]:
+        self, allocating: list[str], updated: set[Owner], removed: set[Owner]
+    ) -> Iterator[tuple[bytes, bytes, Span]]:
         """Allocation rows entity by entity in load order, each in its documents' order."""
-        start = self._run_start.get(ALLOCATIONS, 0)
-        before: dict[tuple[str, str], Span] = {}
-        during: dict[tuple[str, str], Span] = {}
-        for entity, key, span in self._index(ALLOCATIONS):
-            if span[0] < start:
-                before.setdefault((entity, key), span)
-            else:
-                during[(entity, key)] = span
+        boundary = self._boundary(ALLOCATIONS)
+        before: dict[Owner, Span] = {}
+        during: dict[Owner, Span] = {}
+        for owner, key, start, length in self._entries(ALLOCATIONS, 0, boundary):
+            before.setdefault((owner, key), (start, length))
+        for owner, key, start, length in self._entries(ALLOCATIONS, boundary):
+            during[(owner, key)] = (start, length)
         for entity in allocating:
             if not self._path(entity).exists():
                 continue
+            own = entity.encode()
             for key, fresh, _span in self._order(entity, updated, removed):
-                found = (during if fresh else before).get((entity, key))
+                found = (during if fresh else before).get((own, key))
                 if found is not None:
-                    yield entity, key, found
+                    yield own, key, found
 
-    def _assemble(self, name: str, plan: Iterator[tuple[str, str, Span]]) -> None:
+    def _assemble(self, name: str, plan: Iterator[tuple[bytes, bytes, Span]]) -> None:
         """Write ``name``'s new file and row index beside the old ones, from spans of the old."""
         source = self._path(name)
         rows = RawRows(source, self.delimiter)
@@ -453,14 +492,14 @@ class Writer:
             at = body
             for entity, key, (start, length) in plan:
                 copy.span(start, length)
-                lines.append(f"{entity}\t{_escape(key)}\t{at}\t{length}\n")
+                lines.append(b"%s\t%s\t%d\t%d\n" % (entity, key, at, length))
                 at += length
             copy.flush()
             out.flush()
             os.fsync(out.fileno())
         index = self._tmp_index(name)
         with index.open("wb") as handle:
-            handle.write("".join(lines).encode("utf-8"))
+            handle.write(b"".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -487,7 +526,7 @@ class Writer:
         _fsync_dir(self.root)
         _fsync_dir(self.root / INDEX_DIR)
         self._path(CHANGES).unlink(missing_ok=True)
-        self._run_start = {name: self._size(name) for name in DATA_FILES}
+        self._mark_run_start()
         self._write_checkpoint()
         marker.unlink()
         _fsync_dir(self.root)

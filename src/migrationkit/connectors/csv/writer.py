@@ -16,6 +16,7 @@ swap when the folder opens again.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -416,52 +417,76 @@ class Writer:
             names.append(ALLOCATIONS)
         for name in names:
             if name == ALLOCATIONS:
-                plan = self._allocation_plan(allocating, updated, removed)
+                self._assemble_allocations(allocating, updated, removed)
             else:
-                plan = self._entity_plan(name, updated, removed)
-            self._assemble(name, plan)
+                self._assemble_entity(name, updated, removed)
         self._swap(names)
 
-    def _order(
-        self, entity: str, updated: set[Owner], removed: set[Owner]
-    ) -> Iterator[tuple[bytes, bool, Span]]:
-        """The records of ``entity`` as they end, in order: ``(key, from this run, span)``.
+    def _assemble_entity(self, entity: str, updated: set[Owner], removed: set[Owner]) -> None:
+        """Write ``entity``'s file as it ends beside the old one, with its row index.
 
         Records from before this run keep their places (an updated one takes its new rows
         there); records this run created follow, each at its last write (a resumed run may
-        have written one twice). Only this run's entries are held in memory.
+        have written one twice). Only this run's entries are held in memory; the loop over
+        the others is kept tight, as it runs once per record.
         """
+        own = entity.encode()
         boundary = self._boundary(entity)
-        own = entity.encode()
-        latest: dict[bytes, tuple[int, Span]] = {}
-        for n, (_e, key, start, length) in enumerate(self._entries(entity, boundary)):
-            latest[key] = (n, (start, length))
+        tail = [(key, start, length) for _e, key, start, length in self._entries(entity, boundary)]
+        last = {key: n for n, (key, _start, _length) in enumerate(tail)}
+        gone = {key for owner, key in removed if owner == own}
+        renewed = {key for owner, key in updated if owner == own and key in last}
+        special = gone | last.keys()
         placed: set[bytes] = set()
-        for _e, key, start, length in self._entries(entity, 0, boundary):
-            if (own, key) in removed:
-                continue
-            if key in latest:
-                if key in placed:
-                    continue
-                placed.add(key)
-                if (own, key) in updated:
-                    yield key, True, latest[key][1]
-                    continue
-            yield key, False, (start, length)
-        for n, (_e, key, start, length) in enumerate(self._entries(entity, boundary)):
-            if latest[key][0] == n and key not in placed and (own, key) not in removed:
-                yield key, True, (start, length)
+        with self._assembly(entity) as (copy, lines, at):
+            with self._index_path(entity).open("rb") as index:
+                left = boundary
+                for line in index:
+                    if left <= 0:
+                        break
+                    left -= len(line)
+                    _e, key, offset, size = line.split(b"\t")
+                    if key in special:
+                        if key in gone or key in placed:
+                            continue
+                        placed.add(key)
+                        if key in renewed:
+                            _key, start, length = tail[last[key]]
+                        else:
+                            start, length = int(offset), int(size)
+                    else:
+                        start, length = int(offset), int(size)
+                    copy.span(start, length)
+                    lines.append(b"%s\t%s\t%d\t%d\n" % (own, key, at, length))
+                    at += length
+            for n, (key, start, length) in enumerate(tail):
+                if last[key] == n and key not in placed and key not in gone:
+                    copy.span(start, length)
+                    lines.append(b"%s\t%s\t%d\t%d\n" % (own, key, at, length))
+                    at += length
 
-    def _entity_plan(
+    def _final_keys(
         self, entity: str, updated: set[Owner], removed: set[Owner]
-    ) -> Iterator[tuple[bytes, bytes, Span]]:
+    ) -> Iterator[tuple[bytes, bool]]:
+        """The keys of ``entity`` in the order its file ends in, and whether each is new rows."""
         own = entity.encode()
-        for key, _fresh, span in self._order(entity, updated, removed):
-            yield own, key, span
+        boundary = self._boundary(entity)
+        tail = [key for _e, key, _start, _length in self._entries(entity, boundary)]
+        last = {key: n for n, key in enumerate(tail)}
+        placed: set[bytes] = set()
+        for _e, key, _start, _length in self._entries(entity, 0, boundary):
+            if (own, key) in removed or key in placed:
+                continue
+            if key in last:
+                placed.add(key)
+            yield key, key in last and (own, key) in updated
+        for n, key in enumerate(tail):
+            if last[key] == n and key not in placed and (own, key) not in removed:
+                yield key, True
 
-    def _allocation_plan(
+    def _assemble_allocations(
         self, allocating: list[str], updated: set[Owner], removed: set[Owner]
-    ) -> Iterator[tuple[bytes, bytes, Span]]:
+    ) -> None:
         """Allocation rows entity by entity in load order, each in its documents' order."""
         boundary = self._boundary(ALLOCATIONS)
         before: dict[Owner, Span] = {}
@@ -470,35 +495,34 @@ class Writer:
             before.setdefault((owner, key), (start, length))
         for owner, key, start, length in self._entries(ALLOCATIONS, boundary):
             during[(owner, key)] = (start, length)
-        for entity in allocating:
-            if not self._path(entity).exists():
-                continue
-            own = entity.encode()
-            for key, fresh, _span in self._order(entity, updated, removed):
-                found = (during if fresh else before).get((own, key))
-                if found is not None:
-                    yield own, key, found
+        with self._assembly(ALLOCATIONS) as (copy, lines, at):
+            for entity in allocating:
+                if not self._path(entity).exists():
+                    continue
+                own = entity.encode()
+                for key, fresh in self._final_keys(entity, updated, removed):
+                    found = (during if fresh else before).get((own, key))
+                    if found is not None:
+                        copy.span(*found)
+                        lines.append(b"%s\t%s\t%d\t%d\n" % (own, key, at, found[1]))
+                        at += found[1]
 
-    def _assemble(self, name: str, plan: Iterator[tuple[bytes, bytes, Span]]) -> None:
-        """Write ``name``'s new file and row index beside the old ones, from spans of the old."""
+    @contextlib.contextmanager
+    def _assembly(self, name: str) -> Iterator[tuple[_Copier, list[bytes], int]]:
+        """A new file for ``name`` beside the old, header first; its row index lines are
+        collected in the list and written when the file is complete, both synced."""
         source = self._path(name)
-        rows = RawRows(source, self.delimiter)
-        body = rows.body_offset()
+        body = RawRows(source, self.delimiter).body_offset()
         tmp = source.with_suffix(".csv.tmp")
-        lines = []
+        lines: list[bytes] = []
         with source.open("rb") as old, tmp.open("wb") as out:
             copy = _Copier(old, out)
             copy.span(0, body)
-            at = body
-            for entity, key, (start, length) in plan:
-                copy.span(start, length)
-                lines.append(b"%s\t%s\t%d\t%d\n" % (entity, key, at, length))
-                at += length
+            yield copy, lines, body
             copy.flush()
             out.flush()
             os.fsync(out.fileno())
-        index = self._tmp_index(name)
-        with index.open("wb") as handle:
+        with self._tmp_index(name).open("wb") as handle:
             handle.write(b"".join(lines))
             handle.flush()
             os.fsync(handle.fileno())

@@ -581,18 +581,21 @@ class _Stage:
         banks: str,
         known: KnownDigests | None,
     ) -> Iterator[DeferredRecord]:
-        try:
-            legs = [(r[5], r[6], as_decimal(r[7]), r[8]) for r in rows]
-            is_transfer = mapping.transfer_legs(legs, bank_codes) is not None
-        except (TypeError, ValueError, ArithmeticError):
-            is_transfer = False  # unreadable facts: the full mapping will say what is wrong
-        if ("bank_transfers" if is_transfer else "manual_journals") != entity:
-            return
         material = "|".join(r[4] for r in rows) + "|" + banks
         digest = hashlib.blake2b(
             material.encode(), digest_size=16, key=spool.DIGEST_KEY
         ).hexdigest()
         if known is not None and known.unchanged(digest):
+            return  # written as this entity from these very bytes and banks: it still is one
+        is_transfer = False
+        if len(rows) == 2 and all(r[6] in bank_codes for r in rows):
+            # Only two lines on two banks can be a transfer: the amounts are read for those.
+            try:
+                legs = [(r[5], r[6], as_decimal(r[7]), r[8]) for r in rows]
+                is_transfer = mapping.transfer_legs(legs, bank_codes) is not None
+            except (TypeError, ValueError, ArithmeticError):
+                pass  # unreadable facts: the full mapping will say what is wrong
+        if ("bank_transfers" if is_transfer else "manual_journals") != entity:
             return
         yield DeferredRecord(
             entity=entity,

@@ -463,3 +463,30 @@ def test_the_lock_of_a_dead_holder_is_free_at_once(
         holder._db.close()  # the holder's connection ends, as when its process is killed
         with postgres_store().lock():
             pass
+
+
+def test_known_digests_leave_out_what_a_run_must_see_itself(stores: Stores) -> None:
+    store = stores.open()
+    migration = store.migration("src", "tgt")
+    run = store.start_run(migration.id, "full", {})
+    store.record_outcomes(migration.id, run.id, [_created(k, run.id) for k in ("a", "b", "c")])
+    mapped = OutcomeRow(
+        entity="contacts", source_key="m", outcome=Outcome.MAPPED, target_id="Tm", digest="dm"
+    )
+    store.record_outcomes(migration.id, run.id, [mapped])
+    assert set(store.known_digests(migration.id, "contacts", run.id)) == set(), (
+        "records the running run wrote itself are not known to it"
+    )
+    later = store.start_run(migration.id, "delta", {})
+    assert sorted(store.known_digests(migration.id, "contacts", later.id)) == ["da", "db", "dc"]
+    in_doubt = Intent(
+        entity="contacts", source_key="b", operation="update", fingerprint="f", attempt="x"
+    )
+    store.record_intents(migration.id, later.id, [in_doubt])
+    store.record_outcomes(
+        migration.id,
+        later.id,
+        [OutcomeRow(entity="contacts", source_key="c", outcome=Outcome.DELETED, target_id="Tc")],
+    )
+    # b has an open intent (in doubt), c was removed, m was mapped (never created): none known.
+    assert sorted(store.known_digests(migration.id, "contacts", later.id)) == ["da"]

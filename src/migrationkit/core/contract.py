@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -16,6 +16,7 @@ __all__ = [
     "ConnectorInfo",
     "DeferredRecord",
     "Found",
+    "KnownDigests",
     "LoadRequest",
     "LoadResult",
     "LocationOnly",
@@ -319,6 +320,49 @@ class DeferredRecord:
     key: str
     digest: str
     load: Callable[[], Record | Rejected] = attrs.field(repr=False)
+
+
+class KnownDigests:
+    """The digests of the records of one entity as the target holds them: a change feed.
+
+    The engine passes one to ``migrationkit_extract`` as ``known`` when the migration has
+    written records of the entity before. A source that hashes its items (the digests of
+    :class:`DeferredRecord`) asks :meth:`unchanged` of each item's digest and leaves out the
+    items it confirms: they were written exactly so and need not pass the engine at all. Items
+    it yields are handled as always. A source that never asks yields everything, as before.
+
+    Only records the migration created and has settled are known, so what a source leaves out
+    is always a record the target holds unchanged; a record that failed, was skipped or is in
+    doubt has no digest here and comes through.
+    """
+
+    def __init__(self, digests: Iterable[str]) -> None:
+        self._digests = set(digests)
+        self._confirmed: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._digests) + len(self._confirmed)
+
+    @property
+    def matched(self) -> int:
+        """How many items :meth:`unchanged` confirmed (the engine counts them unchanged)."""
+        return len(self._confirmed)
+
+    def unchanged(self, digest: str) -> bool:
+        """Whether an item with this source digest is held unchanged; if so, leave it out.
+
+        Each known digest confirms one item only, so that a record seen twice is not
+        counted twice.
+        """
+        if digest in self._digests:
+            self._digests.remove(digest)
+            self._confirmed.add(digest)
+            return True
+        return False
+
+    def confirmed(self, digest: str | None) -> bool:
+        """Whether :meth:`unchanged` confirmed an item with this digest in this run."""
+        return digest in self._confirmed
 
 
 @attrs.frozen(kw_only=True)

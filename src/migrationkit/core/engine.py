@@ -25,6 +25,7 @@ from .capabilities import EntityCapabilities
 from .contract import (
     Checkpoints,
     DeferredRecord,
+    KnownDigests,
     LoadRequest,
     Operation,
     Problem,
@@ -414,13 +415,13 @@ class Migration(Removals):
 
     def full(self) -> RunReport:
         """Migrate everything; what earlier runs moved is matched through the id map."""
-        source = self._require_source()
+        self._require_source()
         self._refuse("full")
         snapshot = self._validate_unless_unchanged()
         with self._run("full") as state:
             if not self._up_to_date(state, snapshot):
                 for entity in self.entities():
-                    self._load_entity(state, entity, source.extract(entity, deferred=True))
+                    self._load_changed(state, entity)
         assert state.report is not None
         return self._reconciled(state.report)
 
@@ -543,8 +544,7 @@ class Migration(Removals):
             elif reason := source.deletions_unlisted(entity, since):
                 complete.add(entity)  # loaded by date; what went is found by comparing all
                 state.notes.append(f"{entity}: {reason}; deletions found by comparing every record")
-            records = source.extract(entity, since if by_date else None, deferred=True)
-            self._load_entity(state, entity, records, mark_seen=not by_date)
+            self._load_changed(state, entity, since if by_date else None, mark_seen=not by_date)
         for entity in reversed(self.entities()):
             self._remove_deleted(state, entity, since, complete)
 
@@ -555,6 +555,23 @@ class Migration(Removals):
         date = getattr(record, "date", None)
         return isinstance(date, dt.date) and record.entity not in MASTER_ENTITIES and date > cutoff
 
+    def _load_changed(
+        self,
+        state: RunState,
+        entity: str,
+        since: dt.datetime | None = None,
+        *,
+        mark_seen: bool = False,
+    ) -> None:
+        """Load what the source holds of ``entity``; a source with a change feed leaves out
+        what the target holds unchanged (it is counted, not handled)."""
+        source = self._require_source()
+        known = None
+        if source.takes_known:
+            known = KnownDigests(self.store.known_digests(state.migration.id, entity, state.run.id))
+        records = source.extract(entity, since, deferred=True, known=known)
+        self._load_entity(state, entity, records, mark_seen=mark_seen, known=known)
+
     def _load_entity(
         self,
         state: RunState,
@@ -562,6 +579,7 @@ class Migration(Removals):
         records: Iterable[Record | Rejected],
         *,
         mark_seen: bool = False,
+        known: KnownDigests | None = None,
     ) -> None:
         caps = self.target.capabilities(entity)
         counts = state.counts[entity]
@@ -577,8 +595,15 @@ class Migration(Removals):
                 batch_keys.clear()
 
         chunk: list[Record | Rejected] = []
+        given: set[str] | None = None
+        if known is not None and mark_seen:
+            # What a delta needs to tell what vanished without reading everything again.
+            given = set()
+            state.fed[entity] = (known, given)
         for item in records:
             chunk.append(item)
+            if given is not None:
+                given.add(item.key)
             if len(chunk) >= LOOKUP_CHUNK:
                 self._classify(
                     state, entity, caps, chunk, batch, batch_keys, flush, limit, mark_seen
@@ -589,6 +614,12 @@ class Migration(Removals):
             self._classify(state, entity, caps, chunk, batch, batch_keys, flush, limit, mark_seen)
             self.observer.advanced(entity, len(chunk))
         flush()
+        if known is not None and known.matched:
+            # Left out by the source as held unchanged: every one a record this migration created.
+            counts.extracted += known.matched
+            counts.unchanged += known.matched
+            state.seen_created[entity] += known.matched if mark_seen else 0
+            self.observer.advanced(entity, known.matched)
         self.observer.entity_finished(entity, counts)
 
     def _classify(
@@ -942,26 +973,6 @@ class Migration(Removals):
         if self.on_batch is not None:
             self.on_batch(entity, len(batch))
 
-    def rollback_preview(self, run_id: int | None = None) -> dict[str, int]:
-        """How many records of each entity a rollback would take back (``run_id`` None: all)."""
-        with self.store.lock():
-            migration = self._migration(self.source.identity() if self.source else None)
-            return {
-                entity: count
-                for entity in reversed(ENTITY_ORDER)
-                if (count := len(self.store.created_by(migration.id, run_id, entity)))
-            }
-
-    def last_creating_run(self) -> int | None:
-        """The most recent run that created records (what ``rollback`` takes back by default)."""
-        with self.store.lock():
-            migration = self._migration(self.source.identity() if self.source else None)
-            for run in reversed(self.store.runs(migration.id)):
-                counts = (run.summary or {}).get("entities", {})
-                if run.mode in LOAD_MODES and any(c.get("created") for c in counts.values()):
-                    return run.id
-        return None
-
     def rollback(self, run_id: int | None = None) -> RunReport:
         """Take back what one run (or, with ``run_id`` None, the whole migration) created.
 
@@ -987,12 +998,12 @@ class Migration(Removals):
 
     def remigrate(self) -> tuple[RunReport, RunReport]:
         """Roll back everything the migration created, then migrate everything again."""
-        source = self._require_source()
+        self._require_source()
         self._refuse("remigrate")
         self._validate_first()
         removed = self.rollback(None)
         with self._run("remigrate") as state:
             for entity in self.entities():
-                self._load_entity(state, entity, source.extract(entity, deferred=True))
+                self._load_changed(state, entity)
         assert state.report is not None
         return removed, self._reconciled(state.report)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ConnectorInfo,
         DeferredRecord,
         Found,
+        KnownDigests,
         LoadRequest,
         LoadResult,
         Problem,
@@ -121,7 +122,7 @@ class ConnectorSpecs:
 
     @hookspec(firstresult=True)
     def migrationkit_extract(
-        self, entity: str, since: dt.datetime | None
+        self, entity: str, since: dt.datetime | None, known: KnownDigests | None
     ) -> Iterable[Record | Rejected | DeferredRecord]:
         """Yield the records of one entity.
 
@@ -134,11 +135,18 @@ class ConnectorSpecs:
         yields records keyed by the ids its ``migrationkit_load`` returned, with references as
         its own ids.
 
+        A source that hashes its items may also take ``known`` (an implementation may leave the
+        argument out of its signature): the digests of what the target holds. Leave out each
+        item ``known.unchanged(digest)`` confirms, and yield the rest: the run then costs what
+        changed, not what the source holds.
+
         Stops at first non-None result.
 
         :param entity: An entity name the connector declared with ``extract``.
         :param since: When set, yield only records created or changed at or after this moment;
             only asked of entities declared with ``modified_since``.
+        :param known: When set, the source digests of the records the target holds unchanged;
+            items it confirms are left out.
         """
         raise NotImplementedError  # pragma: no cover - a specification, never called
 

@@ -17,6 +17,7 @@ from .contract import (
     ConnectorInfo,
     DeferredRecord,
     Found,
+    KnownDigests,
     LoadRequest,
     LoadResult,
     Problem,
@@ -207,12 +208,18 @@ class Connector:
     # -- source -------------------------------------------------------------------------------
 
     def extract(
-        self, entity: str, since: dt.datetime | None = None, *, deferred: bool = False
+        self,
+        entity: str,
+        since: dt.datetime | None = None,
+        *,
+        deferred: bool = False,
+        known: KnownDigests | None = None,
     ) -> Iterator[Any]:
         """The records of ``entity`` (and ``Rejected`` items for what could not be read).
 
         With ``deferred`` a source's :class:`~migrationkit.DeferredRecord` items come through as
-        they are (the engine compares their digests); otherwise they are built.
+        they are (the engine compares their digests); otherwise they are built. With ``known``
+        a source that takes it leaves out the items it confirms unchanged.
         """
         caps = self.capabilities(entity)
         if not caps.extract:
@@ -221,10 +228,19 @@ class Connector:
             raise CapabilityError(
                 f"connector {self.name!r} cannot list {entity} changed since a date"
             )
-        items: Iterator[Any] = iter(self._call("migrationkit_extract", entity=entity, since=since))
+        items: Iterator[Any] = iter(
+            self._call("migrationkit_extract", entity=entity, since=since, known=known)
+        )
         if deferred:
             return items
         return (item.load() if isinstance(item, DeferredRecord) else item for item in items)
+
+    @property
+    def takes_known(self) -> bool:
+        """Whether the source's ``migrationkit_extract`` takes ``known`` (a change feed)."""
+        return any(
+            "known" in impl.argnames for impl in self._hook.migrationkit_extract.get_hookimpls()
+        )
 
     def extract_deleted(self, entity: str, since: dt.datetime | None = None) -> Iterator[str]:
         if not self.capabilities(entity).deletions:

@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator, Sequence
 
 from .capabilities import Removal
 from .contract import RemovalRequest
+from .model import ENTITY_ORDER
 from .options import LOAD_MODES, RunObserver
 from .plugins import Connector
 from .run import RunState
-from .state import IdEntry, Intent, Outcome, OutcomeRow, StateStore
+from .state import IdEntry, Intent, MigrationInfo, Outcome, OutcomeRow, StateStore
 
 __all__ = ["LOOKUP_CHUNK", "Removals"]
 
@@ -32,6 +33,30 @@ class Removals(abc.ABC):
     @abc.abstractmethod
     def _require_source(self) -> Connector:
         """The source connector (a removal of what was deleted at the source needs one)."""
+
+    @abc.abstractmethod
+    def _migration(self, source_identity: str | None) -> MigrationInfo:
+        """The migration of this source (or, with None, the only one into the target)."""
+
+    def rollback_preview(self, run_id: int | None = None) -> dict[str, int]:
+        """How many records of each entity a rollback would take back (``run_id`` None: all)."""
+        with self.store.lock():
+            migration = self._migration(self.source.identity() if self.source else None)
+            return {
+                entity: count
+                for entity in reversed(ENTITY_ORDER)
+                if (count := len(self.store.created_by(migration.id, run_id, entity)))
+            }
+
+    def last_creating_run(self) -> int | None:
+        """The most recent run that created records (what ``rollback`` takes back by default)."""
+        with self.store.lock():
+            migration = self._migration(self.source.identity() if self.source else None)
+            for run in reversed(self.store.runs(migration.id)):
+                counts = (run.summary or {}).get("entities", {})
+                if run.mode in LOAD_MODES and any(c.get("created") for c in counts.values()):
+                    return run.id
+        return None
 
     def _deletion_notes(self, source: Connector, entities: Sequence[str]) -> Iterator[str]:
         """What the next delta should know: deleted lists the source says may be incomplete."""
@@ -64,22 +89,41 @@ class Removals(abc.ABC):
             state.migration.id, entity
         ):
             # Some record this migration created was not seen: find which, by key.
-            self.store.start_seen()
-            seen_keys: list[str] = []
-            for item in source.extract(entity, deferred=True):
-                seen_keys.append(item.key)
-                if len(seen_keys) >= LOOKUP_CHUNK:
-                    self.store.mark_seen(entity, seen_keys)
-                    seen_keys = []
-            self.store.mark_seen(entity, seen_keys)
-            seen = {e.source_key for e in entries}
-            entries.extend(
-                e
-                for e in self.store.vanished(state.migration.id, entity)
-                if e.source_key not in seen
-            )
+            if entity in state.fed:
+                self._vanished_from_feed(state, entity, entries)
+            else:
+                self._vanished_by_key(state, entity, entries)
         if entries:
             self._remove(state, entity, entries, why="deleted at the source")
+
+    def _vanished_from_feed(self, state: RunState, entity: str, entries: list[IdEntry]) -> None:
+        """Add what vanished to ``entries``: a source that left out what it confirmed unchanged
+        gave every other record it holds, so a record neither given nor confirmed is gone."""
+        known, given = state.fed[entity]
+        listed = {e.source_key for e in entries}
+        entries.extend(
+            e
+            for e in self.store.created_by(state.migration.id, None, entity)
+            if e.source_key not in given
+            and e.source_key not in listed
+            and not known.confirmed(e.source_digest)
+        )
+
+    def _vanished_by_key(self, state: RunState, entity: str, entries: list[IdEntry]) -> None:
+        """Add what vanished to ``entries`` by extracting every key again."""
+        source = self._require_source()
+        self.store.start_seen()
+        seen_keys: list[str] = []
+        for item in source.extract(entity, deferred=True):
+            seen_keys.append(item.key)
+            if len(seen_keys) >= LOOKUP_CHUNK:
+                self.store.mark_seen(entity, seen_keys)
+                seen_keys = []
+        self.store.mark_seen(entity, seen_keys)
+        seen = {e.source_key for e in entries}
+        entries.extend(
+            e for e in self.store.vanished(state.migration.id, entity) if e.source_key not in seen
+        )
 
     def _remove(self, state: RunState, entity: str, entries: list[IdEntry], *, why: str) -> None:
         caps = self.target.capabilities(entity)

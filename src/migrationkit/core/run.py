@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from .contract import Operation, Rejected, RunContext
+from .contract import KnownDigests, Operation, Rejected, RunContext
 from .model import Record, Reference
 from .report import Counts, RunReport
 from .resolver import Resolver
@@ -38,6 +38,8 @@ class RunState:
     counts: defaultdict[str, Counts] = attrs.field(factory=lambda: defaultdict(Counts))
     problems: dict[Reference, str] = attrs.field(factory=dict)
     seen_created: Counter[str] = attrs.field(factory=Counter)
+    fed: dict[str, tuple[KnownDigests, set[str]]] = attrs.field(factory=dict)
+    """Per entity a source left unchanged records out of: what it confirmed, the keys it gave."""
     unresolved: int = 0
     notes: list[str] = attrs.field(factory=list)
     report: RunReport | None = None

@@ -163,6 +163,7 @@ class StateStore(Protocol):
     def settled_digests(
         self, migration_id: int, entity: str, keys: Sequence[str]
     ) -> dict[str, tuple[str | None, int | None, int | None]]: ...
+    def known_digests(self, migration_id: int, entity: str, run_id: int) -> Iterator[str]: ...
     def record_intents(self, migration_id: int, run_id: int, intents: Sequence[Intent]) -> None: ...
     def pending(self, migration_id: int) -> list[IdEntry]: ...
     def clear_intent(self, migration_id: int, entity: str, source_key: str) -> None: ...
@@ -675,6 +676,24 @@ class SQLiteStateStore:
             for key in opened:
                 found.pop(key, None)
         return found
+
+    def known_digests(self, migration_id: int, entity: str, run_id: int) -> Iterator[str]:
+        """The source digests of the records of ``entity`` this migration created and settled.
+
+        What a source may leave out of a run as unchanged (see ``KnownDigests``). Records run
+        ``run_id`` wrote itself (it is resuming) and records with an open intent are left out:
+        the run must see those.
+        """
+        opened = self._open_intents(migration_id).get(entity)
+        rows = self._db.execute(
+            "SELECT source_key, source_digest FROM id_map WHERE migration_id=? AND entity=? "
+            "AND state='active' AND created_run IS NOT NULL AND source_digest IS NOT NULL "
+            "AND created_run != ? AND COALESCE(updated_run, 0) != ?",
+            (migration_id, entity, run_id, run_id),
+        )
+        for key, digest in rows:
+            if not opened or key not in opened:
+                yield digest
 
     def reverse_lookup(self, migration_id: int, entity: str) -> dict[str, str]:
         """Target id to source key for every live record of ``entity``."""

@@ -467,6 +467,22 @@ class PostgresStateStore:
                 found.pop(key, None)
         return found
 
+    def known_digests(self, migration_id: int, entity: str, run_id: int) -> Iterator[str]:
+        """The source digests of the records of ``entity`` this migration created and settled.
+
+        Records run ``run_id`` wrote itself and records with an open intent are left out.
+        """
+        opened = self._open_intents(migration_id).get(entity)
+        rows = self._db.execute(
+            "SELECT source_key, source_digest FROM id_map WHERE migration_id=%s AND entity=%s "
+            "AND state='active' AND created_run IS NOT NULL AND source_digest IS NOT NULL "
+            "AND created_run <> %s AND COALESCE(updated_run, 0) <> %s",
+            (migration_id, entity, run_id, run_id),
+        ).fetchall()
+        for key, digest in rows:
+            if not opened or key not in opened:
+                yield digest
+
     def reverse_lookup(self, migration_id: int, entity: str) -> dict[str, str]:
         """Target id to source key for every live record of ``entity``."""
         rows = self._db.execute(

@@ -4,19 +4,15 @@ As a target it is transactional per batch, so a run killed at any moment resumes
 or doubled row. After each batch the files are flushed and fsynced, and their sizes are recorded
 in ``.migrationkit-csv.json``; when a run opens the folder again, anything written after the
 last recorded size (a batch cut off by a crash) is cut away, and the engine writes it again.
-Updates and removals are logged in ``.migrationkit-csv-changes`` and applied at the end of the
-run by rewriting the affected files atomically (an updated record moves to the end of its file).
+Updates and removals are applied at the end of the run, in place (see :mod:`.writer`).
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from migrationkit.core.capabilities import Removal
 from migrationkit.core.contract import (
@@ -30,20 +26,18 @@ from migrationkit.core.contract import (
     RemovalResult,
     RunContext,
 )
-from migrationkit.core.errors import ConfigError, MappingError, SourceError, StateError
+from migrationkit.core.errors import ConfigError, MappingError, SourceError
 from migrationkit.core.findings import Finding, Severity
 from migrationkit.core.hookspecs import hookimpl
 from migrationkit.core.model import ENTITY_ORDER, Allocation, Record
 from migrationkit.core.references import remap
 
-from .codec import ALLOCATION_COLUMNS, EntityCodec, Scalars, codec_for
+from .codec import EntityCodec, Scalars, codec_for
 from .options import DATE_FORMATS, CsvOptions
+from .writer import ALLOCATIONS, CHECKPOINT
+from .writer import Writer as _Writer
 
 __all__ = ["CHECKPOINT", "CsvConnector"]
-
-CHECKPOINT = ".migrationkit-csv.json"
-CHANGES = ".migrationkit-csv-changes"
-ALLOCATIONS = "allocations"
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -307,327 +301,3 @@ def _as_target(record: Record, refs: References) -> Record:
         if refs.mapped(entity) and refs.target_id(entity, key) != key:
             return remap(record, lambda e, k: refs.target_id(e, k) or k)
     return record
-
-
-class _Writer:
-    """Appends rows durably and applies updates and removals at the end of the run."""
-
-    def __init__(self, root: Path, *, delimiter: str, bom: bool) -> None:
-        self.root = root
-        self.delimiter = delimiter
-        self.bom = bom
-        root.mkdir(parents=True, exist_ok=True)
-        self._checkpoint_path = root / CHECKPOINT
-        self._handles: dict[str, IO[str]] = {}
-        self._dirty: set[str] = set()
-        self._keys: dict[str, set[str]] = {}
-        self._run_start: dict[str, int] = {}
-        self._recover()
-        self._run_start = {name: self._size(name) for name in _DATA_FILES}
-        self._write_checkpoint()
-
-    # -- durability ------------------------------------------------------------------------------
-
-    def _path(self, name: str) -> Path:
-        return self.root / (CHANGES if name == CHANGES else f"{name}.csv")
-
-    def _size(self, name: str) -> int:
-        path = self._path(name)
-        return path.stat().st_size if path.exists() else 0
-
-    def _recover(self) -> None:
-        existing = [name for name in _DATA_FILES if self._path(name).exists()]
-        if not self._checkpoint_path.exists():
-            if existing:
-                raise StateError(
-                    f"{self.root} already holds CSV files that migrationkit did not write "
-                    f"({', '.join(n + '.csv' for n in existing[:3])}); choose an empty folder"
-                )
-            return
-        try:
-            state = json.loads(self._checkpoint_path.read_text("utf-8"))
-            sizes = state["sizes"]
-            self._run_start = {k: int(v) for k, v in state.get("run_start", {}).items()}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StateError(f"{self._checkpoint_path} is damaged: {exc}") from None
-        # Cut away whatever a crashed run wrote after its last commit.
-        for name in [*_DATA_FILES, CHANGES]:
-            path = self._path(name)
-            committed = int(sizes.get(name, 0))
-            if path.exists() and path.stat().st_size > committed:
-                with path.open("r+b") as handle:
-                    handle.truncate(committed)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            if committed == 0 and path.exists():
-                path.unlink()
-        if self._size(CHANGES):
-            # A run ended before applying its updates and removals: apply them now.
-            self._compact()
-
-    def _write_checkpoint(self) -> None:
-        state = {
-            "format": "migrationkit-csv",
-            "version": 1,
-            "sizes": {name: self._size(name) for name in [*_DATA_FILES, CHANGES]},
-            "run_start": self._run_start,
-        }
-        tmp = self._checkpoint_path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self._checkpoint_path)
-        _fsync_dir(self.root)
-
-    def commit(self) -> None:
-        """Make everything written so far durable, then record it as committed."""
-        for name in self._dirty:
-            handle = self._handles[name]
-            handle.flush()
-            os.fsync(handle.fileno())
-        if self._dirty:
-            self._dirty.clear()
-            self._write_checkpoint()
-
-    # -- writing -------------------------------------------------------------------------------
-
-    def _handle(self, name: str, header: Sequence[str]) -> IO[str]:
-        handle = self._handles.get(name)
-        if handle is not None:
-            return handle
-        path = self._path(name)
-        fresh = not path.exists() or path.stat().st_size == 0
-        if not fresh:
-            with path.open("r", encoding="utf-8-sig", newline="") as existing:
-                found = next(csv.reader(existing, delimiter=self.delimiter), [])
-            if found != list(header):
-                raise StateError(
-                    f"{path} has other columns than migrationkit writes for it; "
-                    "was it edited or written by another version?"
-                )
-        handle = path.open("a", encoding="utf-8", newline="")
-        if fresh:
-            if self.bom:
-                handle.write("\ufeff")
-            csv.writer(handle, delimiter=self.delimiter).writerow(header)
-        self._handles[name] = handle
-        return handle
-
-    def write(
-        self,
-        entity: str,
-        codec: EntityCodec,
-        records: Sequence[Record],
-        *,
-        updated: Sequence[str] = (),
-    ) -> None:
-        """Append the rows of ``records`` (one batch, encoded together) and log the updates."""
-        handle = self._handle(entity, codec.header)
-        buffer = io.StringIO()
-        rows = csv.writer(buffer, delimiter=self.delimiter)
-        encode = codec.rows
-        for record in records:
-            rows.writerows(encode(record))
-        handle.write(buffer.getvalue())
-        self._dirty.add(entity)
-        if codec.has_allocations:
-            buffer = io.StringIO()
-            rows = csv.writer(buffer, delimiter=self.delimiter)
-            for record in records:
-                rows.writerows(codec.allocation_rows(record))
-            if buffer.tell():
-                self._handle(ALLOCATIONS, ALLOCATION_COLUMNS).write(buffer.getvalue())
-                self._dirty.add(ALLOCATIONS)
-        for key in updated:
-            self._log_change("U", entity, key)
-        if entity in self._keys:
-            self._keys[entity].update(record.key for record in records)
-
-    def remove(self, entity: str, key: str) -> None:
-        self._log_change("D", entity, key)
-        if entity in self._keys:
-            self._keys[entity].discard(key)
-
-    def _log_change(self, kind: str, entity: str, key: str) -> None:
-        handle = self._handles.get(CHANGES)
-        if handle is None:
-            handle = self._handles[CHANGES] = self._path(CHANGES).open("a", encoding="utf-8")
-        handle.write(json.dumps([kind, entity, key], ensure_ascii=False) + "\n")
-        self._dirty.add(CHANGES)
-
-    def holds(self, entity: str, key: str) -> bool:
-        """Whether the committed files hold ``key`` (asked only when resuming)."""
-        if entity not in self._keys:
-            rows = _RawRows(self._path(entity), self.delimiter)
-            keys: set[str] = set()
-            if self._path(entity).exists() and rows.header() is not None:
-                for (_entity, found), _raw in rows.groups(rows.body_start, None, _first_field):
-                    keys.add(found)
-            self._keys[entity] = keys
-        return key in self._keys[entity]
-
-    def close(self) -> None:
-        self.commit()
-        for handle in self._handles.values():
-            handle.close()
-        self._handles.clear()
-        if self._size(CHANGES):
-            self._compact()
-
-    # -- compaction ----------------------------------------------------------------------------
-
-    def _compact(self) -> None:
-        """Apply logged updates and removals by rewriting the files they touch."""
-        updated: set[tuple[str, str]] = set()
-        removed: set[tuple[str, str]] = set()
-        with self._path(CHANGES).open("r", encoding="utf-8") as handle:
-            for line in handle:
-                kind, entity, key = json.loads(line)
-                if kind == "U":
-                    updated.add((entity, key))
-                    removed.discard((entity, key))
-                else:
-                    removed.add((entity, key))
-        entities = sorted({entity for entity, _ in updated | removed})
-        for entity in entities:
-            self._rewrite(entity, updated, removed, entity)
-        if any(codec_for(entity).has_allocations for entity in entities):
-            self._rewrite(ALLOCATIONS, updated, removed, None)
-        self._path(CHANGES).unlink()
-        self._write_checkpoint()
-        self._keys.clear()
-
-    def _rewrite(
-        self,
-        name: str,
-        updated: set[tuple[str, str]],
-        removed: set[tuple[str, str]],
-        entity: str | None,
-    ) -> None:
-        """Rewrite one file without removed records and with only the newest updates.
-
-        Rows before this run's first write are older versions: an updated record's rows there
-        go. Among this run's rows, an updated record keeps only its last version (a resumed run
-        may have written it twice). Rows that stay are copied byte for byte.
-        """
-        path = self._path(name)
-        if not path.exists():
-            return
-        start = self._run_start.get(name, 0)
-        rows = _RawRows(path, self.delimiter)
-        header = rows.header()
-        if header is None:
-            return
-        key_at = header.index("key")
-        entity_at = header.index("entity") if entity is None else -1
-
-        def owner(fields: list[str]) -> tuple[str, str]:
-            return (entity if entity is not None else fields[entity_at]), fields[key_at]
-
-        last: dict[tuple[str, str], int] = {}
-        for ordinal, (who, _raw) in enumerate(rows.groups(start, None, owner)):
-            if who in updated:
-                last[who] = ordinal
-        tmp = path.with_suffix(".csv.tmp")
-        with tmp.open("wb") as out:
-            out.write(rows.header_bytes)
-            if start > rows.body_start:
-                for who, raw in rows.groups(rows.body_start, start, owner):
-                    if who not in updated and who not in removed:
-                        out.write(raw)
-            for ordinal, (who, raw) in enumerate(
-                rows.groups(max(start, rows.body_start), None, owner)
-            ):
-                if who in removed or (who in updated and last[who] != ordinal):
-                    continue
-                out.write(raw)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(self.root)
-
-
-class _RawRows:
-    """The rows of a CSV file as raw bytes, with just enough parsing to know whose they are.
-
-    A row ends at a line break outside quotes; CSV doubles quotes inside quoted fields, so a
-    row is complete when it holds an even number of quote characters.
-    """
-
-    def __init__(self, path: Path, delimiter: str) -> None:
-        self.path = path
-        self.delimiter = delimiter
-        self.header_bytes = b""
-        self.body_start = 0
-
-    def header(self) -> list[str] | None:
-        with self.path.open("rb") as handle:
-            line = handle.readline()
-        if not line:
-            return None
-        self.header_bytes = line
-        self.body_start = len(line)
-        text = line.decode("utf-8").lstrip("\ufeff")
-        return next(csv.reader([text], delimiter=self.delimiter))
-
-    def rows(self, begin: int, end: int | None) -> Iterator[bytes]:
-        with self.path.open("rb") as handle:
-            handle.seek(begin)
-            position = begin
-            pending = b""
-            while end is None or position < end:
-                line = handle.readline()
-                if not line:
-                    break
-                position += len(line)
-                pending += line
-                if pending.count(b'"') % 2 == 0:
-                    yield pending
-                    pending = b""
-            if pending:
-                yield pending
-
-    def groups(
-        self, begin: int, end: int | None, owner: Any, width: int = 2
-    ) -> Iterator[tuple[tuple[str, str], bytes]]:
-        """Consecutive rows of one record, as ``(owner, raw bytes)``.
-
-        ``owner`` reads the first ``width`` fields of a row; only those are decoded.
-        """
-        current: tuple[str, str] | None = None
-        chunk: list[bytes] = []
-        delimiter = self.delimiter.encode()
-        for raw in self.rows(begin, end):
-            if not raw.strip():
-                continue
-            if b'"' in raw:
-                fields = next(csv.reader([raw.decode("utf-8")], delimiter=self.delimiter))
-            else:
-                fields = [
-                    part.decode("utf-8")
-                    for part in raw.rstrip(b"\r\n").split(delimiter, width)[:width]
-                ]
-            who = owner(fields)
-            if chunk and who != current:
-                yield current, b"".join(chunk)  # type: ignore[misc]
-                chunk = []
-            current = who
-            chunk.append(raw)
-        if chunk:
-            yield current, b"".join(chunk)  # type: ignore[misc]
-
-
-_DATA_FILES = (*ENTITY_ORDER, ALLOCATIONS)
-
-
-def _first_field(fields: list[str]) -> tuple[str, str]:
-    return "", fields[0]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from migrationkit.core.contract import DeferredRecord, Rejected
+from migrationkit.core.contract import DeferredRecord, KnownDigests, Rejected
 from migrationkit.core.errors import ConfigError, MappingError, SourceError
 from migrationkit.core.findings import Finding
 from migrationkit.core.hookspecs import hookimpl
@@ -188,15 +188,19 @@ class Sage50Source:
 
     @hookimpl
     def migrationkit_extract(
-        self, entity: str, since: dt.datetime | None
+        self, entity: str, since: dt.datetime | None, known: KnownDigests | None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
-        return self._shaped(lambda: self._extract(entity))
+        return self._shaped(lambda: self._extract(entity, known))
 
-    def _extract(self, entity: str) -> Iterator[Record | Rejected | DeferredRecord]:
+    def _extract(
+        self, entity: str, known: KnownDigests | None
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
+        # Transactions are announced by digests of their bytes: with ``known``, those the
+        # target holds unchanged are left out before anything is built for them.
         if entity in _SPOOLED:
-            return self.stage().records(entity)
+            return self.stage().records(entity, known)
         if entity in _TRANSFER_OR_JOURNAL:
-            return self.stage().journals(entity, self.bank_codes)
+            return self.stage().journals(entity, self.bank_codes, known)
         if entity == "open_items":
             return self._open_item_records()
         return self._master(entity)
@@ -517,12 +521,14 @@ class _Stage:
                 except EOFError:
                     return
 
-    def records(self, entity: str) -> Iterator[Record | Rejected | DeferredRecord]:
+    def records(
+        self, entity: str, known: KnownDigests | None = None
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
         if entity == "invoices" and self._worker is not None and self._trail is None:
-            yield from self._streamed_invoices()
+            yield from self._streamed_invoices(known)
         else:
             self._ready()
-            yield from self._spooled(entity)
+            yield from self._spooled(entity, known=known)
         if entity == "invoices":
             for position, raw, reason in self.rejected:
                 yield Rejected(
@@ -534,35 +540,40 @@ class _Stage:
                 )
 
     def _spooled(
-        self, entity: str, after: int = -1
+        self, entity: str, after: int = -1, known: KnownDigests | None = None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
         """The transactions of ``entity`` from the spool, those past position ``after`` only."""
         if self.layout == "lines":
             with (self.root / f"{entity}.index").open("r") as handle:
                 for line in handle:
                     if after < 0 or int(line.split("\t", 1)[0]) > after:
-                        yield self._deferred(entity, line)
+                        item = self._deferred(entity, line, known)
+                        if item is not None:
+                            yield item
         else:
             for position, raw in self._raw(entity):
                 if position > after:
                     yield self._map(entity, position, raw)
 
-    def _streamed_invoices(self) -> Iterator[Record | Rejected | DeferredRecord]:
+    def _streamed_invoices(
+        self, known: KnownDigests | None
+    ) -> Iterator[Record | Rejected | DeferredRecord]:
         """Invoices as the worker finds them; the rest from the spool if it stopped early."""
         worker = self._worker
         assert worker is not None
         last = -1
         try:
             for line in worker.invoices():
-                record = self._deferred("invoices", line)
+                record = self._deferred("invoices", line, known)
                 last = int(line.split("\t", 1)[0])
-                yield record
+                if record is not None:
+                    yield record
         except (spool.Layout, spool.WorkerFailed):
             pass  # indexed here instead, just below; what was handed out is not repeated
         complete = worker.trail is not None and not worker.discarded
         self._ready()
         if not complete:
-            yield from self._spooled("invoices", after=last)
+            yield from self._spooled("invoices", after=last, known=known)
 
     def _map(self, entity: str, position: int, raw: Any) -> Record | Rejected:
         try:
@@ -579,7 +590,10 @@ class _Stage:
                 pointer=f"/transactions/{position}",
             )
 
-    def _deferred(self, entity: str, line: str) -> DeferredRecord:
+    def _deferred(
+        self, entity: str, line: str, known: KnownDigests | None = None
+    ) -> DeferredRecord | None:
+        """The transaction of one index line, or None when ``known`` holds it unchanged."""
         position, start, length, header, digest, allocations = line.rstrip("\n").split("\t")
         if allocations:
             # Where an allocation points (an invoice, a refund, an open item) is part of the
@@ -589,6 +603,8 @@ class _Stage:
             digest = hashlib.blake2b(
                 f"{digest}|{where}".encode(), digest_size=16, key=spool.DIGEST_KEY
             ).hexdigest()
+        if known is not None and known.unchanged(digest):
+            return None
         return DeferredRecord(
             entity=entity,
             key=header,
@@ -600,11 +616,11 @@ class _Stage:
         return self._map(entity, position, self._read(start, length))
 
     def journals(
-        self, entity: str, bank_codes: Mapping[str, Any]
+        self, entity: str, bank_codes: Mapping[str, Any], known: KnownDigests | None = None
     ) -> Iterator[Record | Rejected | DeferredRecord]:
         """Journal groups of ``entity``: transfers between banks, or ordinary journals."""
         if self.layout == "lines":
-            yield from self._deferred_journals(entity, bank_codes)
+            yield from self._deferred_journals(entity, bank_codes, known)
             return
         cursor = self._journals.execute(
             "SELECT grp, position, raw FROM line ORDER BY grp, header, position"
@@ -622,7 +638,7 @@ class _Stage:
             yield from self._journal(entity, group, members, first_position, bank_codes)
 
     def _deferred_journals(
-        self, entity: str, bank_codes: Mapping[str, Any]
+        self, entity: str, bank_codes: Mapping[str, Any], known: KnownDigests | None
     ) -> Iterator[DeferredRecord]:
         banks = hashlib.blake2b(
             ",".join(sorted(map(str, bank_codes))).encode(), digest_size=8
@@ -636,11 +652,11 @@ class _Stage:
         for row in cursor:
             if row[0] != group:
                 if rows:
-                    yield from self._deferred_journal(entity, group, rows, bank_codes, banks)
+                    yield from self._deferred_journal(entity, group, rows, bank_codes, banks, known)
                 group, rows = row[0], []
             rows.append(row)
         if rows:
-            yield from self._deferred_journal(entity, group, rows, bank_codes, banks)
+            yield from self._deferred_journal(entity, group, rows, bank_codes, banks, known)
 
     def _deferred_journal(
         self,
@@ -649,21 +665,28 @@ class _Stage:
         rows: list[tuple[Any, ...]],
         bank_codes: Mapping[str, Any],
         banks: str,
+        known: KnownDigests | None,
     ) -> Iterator[DeferredRecord]:
-        try:
-            legs = [(r[5], r[6], as_decimal(r[7]), r[8]) for r in rows]
-            is_transfer = mapping.transfer_legs(legs, bank_codes) is not None
-        except (TypeError, ValueError, ArithmeticError):
-            is_transfer = False  # unreadable facts: the full mapping will say what is wrong
+        material = "|".join(r[4] for r in rows) + "|" + banks
+        digest = hashlib.blake2b(
+            material.encode(), digest_size=16, key=spool.DIGEST_KEY
+        ).hexdigest()
+        if known is not None and known.unchanged(digest):
+            return  # written as this entity from these very bytes and banks: it still is one
+        is_transfer = False
+        if len(rows) == 2 and all(r[6] in bank_codes for r in rows):
+            # Only two lines on two banks can be a transfer: the amounts are read for those.
+            try:
+                legs = [(r[5], r[6], as_decimal(r[7]), r[8]) for r in rows]
+                is_transfer = mapping.transfer_legs(legs, bank_codes) is not None
+            except (TypeError, ValueError, ArithmeticError):
+                pass  # unreadable facts: the full mapping will say what is wrong
         if ("bank_transfers" if is_transfer else "manual_journals") != entity:
             return
-        material = "|".join(r[4] for r in rows) + "|" + banks
         yield DeferredRecord(
             entity=entity,
             key=str(group),
-            digest=hashlib.blake2b(
-                material.encode(), digest_size=16, key=spool.DIGEST_KEY
-            ).hexdigest(),
+            digest=digest,
             load=functools.partial(self._load_journal, entity, group, rows, bank_codes),
         )
 

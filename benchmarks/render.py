@@ -261,6 +261,22 @@ def _analysis(path: Path, latest: dict[str, Any]) -> list[str]:
     ]
 
 
+def _earlier_rows(latest: dict[str, Any]) -> list[str]:
+    """Rows kept from earlier runs by ``run.py --merge``, said by run."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    for row in latest["rows"]:
+        if "measured" in row:
+            where = (str(row["measured"].get("commit")), str(row["measured"].get("when")))
+            label = f"{row['benchmark']} {row.get('shape', 'ours')} {row['transactions']:,}"
+            runs.setdefault(where, []).append(label)
+    if not runs:
+        return []
+    said = "; ".join(
+        f"commit {commit} on {when}: {', '.join(labels)}" for (commit, when), labels in runs.items()
+    )
+    return [f"Some figures were kept from earlier runs of the same harness ({said}).", ""]
+
+
 def render(results: Path) -> str:
     latest = json.loads((results / "latest.json").read_text())
     baseline_path = results / "baseline.json"
@@ -316,6 +332,7 @@ def render(results: Path) -> str:
         "ten times the customers and products, 1.7 splits a transaction, another key order and "
         "other optional keys, written as one compact line or indented by two spaces.",
         "",
+        *_earlier_rows(latest),
         "## Targets",
         "",
         "Each goal at each size and shape: met, or missed and by what factor (`short`: the "

@@ -426,6 +426,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--render-only", action="store_true", help="write docs/benchmarks.md from saved results"
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of --json this run does not measure again (e.g. add 1M to 10k/100k)",
+    )
     args = parser.parse_args(argv)
     if not args.render_only:
         run(args, argv)
@@ -471,8 +476,25 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None) -> None:
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": bench.rows,
     }
+    if args.merge and Path(args.json).exists():
+        payload["rows"] = _merged(json.loads(Path(args.json).read_text()), payload)
     Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     print(f"results in {args.json}")
+
+
+def _merged(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, Any]]:
+    """Earlier rows not measured again (marked with their own run), then this run's rows."""
+
+    def key(row: dict[str, Any]) -> tuple[str, str, int]:
+        return row["benchmark"], row.get("shape", "ours"), row["transactions"]
+
+    measured = {key(row) for row in now["rows"]}
+    kept = [
+        {"measured": {k: before.get(k) for k in ("when", "commit", "command")}, **row}
+        for row in before["rows"]
+        if key(row) not in measured
+    ]
+    return [*kept, *now["rows"]]
 
 
 def _commit() -> str:

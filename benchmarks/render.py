@@ -217,7 +217,10 @@ def _profile(payload: dict[str, Any] | None) -> str:
     rows = _rows(payload, "profile") if payload else []
     if not rows:
         return "_not measured_"
-    row = rows[0]
+    return "\n\n".join(_one_profile(payload, row) for row in rows)
+
+
+def _one_profile(payload: dict[str, Any] | None, row: dict[str, Any]) -> str:
     lines = [
         [
             f"`{entry['function']}`",

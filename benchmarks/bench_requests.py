@@ -185,8 +185,14 @@ def twinfield(observer: Counting) -> Iterator[Opened]:
         yield _observed(open_connector(app, server), observer), MigrationOptions()
 
 
-def _allocating(source: Connector, entity: str) -> int:
-    return sum(1 for record in source.extract(entity) if getattr(record, "allocations", ()))
+def _allocating(report: RunReport, source: Connector, entity: str) -> int:
+    """Records of ``entity`` that moved and carry allocations."""
+    not_moved = {p.source_key for p in report.problems if p.entity == entity}
+    return sum(
+        1
+        for record in source.extract(entity)
+        if getattr(record, "allocations", ()) and record.key not in not_moved
+    )
 
 
 def _options(source: Connector) -> int:
@@ -203,7 +209,7 @@ def minimum_sage(report: RunReport, source: Connector, entity: str) -> int:
     if entity == "tracking_categories":
         return n + _options(source)
     if entity in ("credit_notes", "open_items"):
-        return n + _allocating(source, entity)
+        return n + _allocating(report, source, entity)
     return n
 
 
@@ -213,8 +219,8 @@ def minimum_xero(report: RunReport, source: Connector, entity: str) -> int:
         return n
     if entity == "tracking_categories":
         return n + _options(source)
-    if entity == "credit_notes":
-        return math.ceil(n / 50) + _allocating(source, entity)
+    if entity in ("credit_notes", "open_items"):
+        return math.ceil(n / 50) + _allocating(report, source, entity)
     return math.ceil(n / 50)
 
 
@@ -238,6 +244,26 @@ TARGETS: dict[
     ),
     "exact": (exact, minimum_exact, "one request a record (no batch endpoint)"),
     "twinfield": (twinfield, minimum_twinfield, "documents of 25 elements"),
+}
+
+
+NOTES = {
+    "xero": "Bank transfers go one per request: Xero's `BankTransfers` takes a list but has no "
+    "`summarizeErrors`, so one refused transfer would refuse the whole list; the connector keeps "
+    "them apart. A payment settling several invoices is a batch payment, money left on account an "
+    "overpayment whose allocations are a request each, and a refund a bank transaction and an "
+    "invoice: those are the writes of payments, refunds and open items above the least.",
+    "sage-accounting": "The writes above the least are Sage's own chart accounts that source "
+    "accounts land on, made visible in every area the source may post from (one "
+    "`PUT /ledger_accounts/{id}` each). Before commit 7d7e32e a credit's allocation was preceded "
+    "by a read of the contact's allocations, even for a credit just created: 6,274 requests "
+    "for this company at 7,000 transactions, where it now takes 6,036.",
+    "exact": "The chart's writes include the hand-over of each VAT code to its VAT account once "
+    "that account exists (`PUT vat/VATCodes`); a bank transfer is an entry in each bank's "
+    "journal, and its lines are read back (the reads of bank transfers).",
+    "twinfield": "The least applies Twinfield's 25 elements a document to every entity; articles "
+    "are sent one per document (whether Twinfield takes several articles in one document is not "
+    "confirmed here). Payments read browse data (`<columns>`) for the open lines they settle.",
 }
 
 
@@ -320,7 +346,7 @@ def render(results: list[dict[str, Any]], transactions: int, command: str) -> st
             f"## {result['connector']}",
             "",
             f"Run status: {result['status']}. Requests outside any entity's load: "
-            f"{result['other'] or 'none'}.",
+            f"{result['other'] or 'none'}. {NOTES.get(result['connector'], '')}".rstrip(),
             "",
             "| Entity | Written | Write requests | Least | Reads | Requests by endpoint |",
             "|---|---:|---:|---:|---:|---|",

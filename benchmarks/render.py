@@ -282,19 +282,23 @@ def _analysis(path: Path, latest: dict[str, Any]) -> list[str]:
 
 
 def _earlier_rows(latest: dict[str, Any]) -> list[str]:
-    """Rows kept from earlier runs by ``run.py --merge``, said by run."""
-    runs: dict[tuple[str, str], list[str]] = {}
+    """Rows kept from earlier runs by ``run.py --merge``, said by run: command and sizes."""
+    runs: dict[tuple[str, str, str], set[int]] = {}
     for row in latest["rows"]:
         if "measured" in row:
-            where = (str(row["measured"].get("commit")), str(row["measured"].get("when")))
-            label = f"{row['benchmark']} {row.get('shape', 'ours')} {row['transactions']:,}"
-            runs.setdefault(where, []).append(label)
-    if not runs:
-        return []
-    said = "; ".join(
-        f"commit {commit} on {when}: {', '.join(labels)}" for (commit, when), labels in runs.items()
-    )
-    return [f"Some figures were kept from earlier runs of the same harness ({said}).", ""]
+            measured = row["measured"]
+            where = (
+                str(measured.get("command")),
+                str(measured.get("commit")),
+                str(measured.get("when")),
+            )
+            runs.setdefault(where, set()).add(row["transactions"])
+    lines = [
+        f"The figures at {', '.join(f'{n:,}' for n in sorted(sizes))} transactions come from an "
+        f"earlier run of the same harness: `{command}`, commit {commit}, {when}."
+        for (command, commit, when), sizes in runs.items()
+    ]
+    return [" ".join(lines), ""] if lines else []
 
 
 def render(results: Path) -> str:

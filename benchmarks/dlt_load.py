@@ -3,8 +3,11 @@
     python benchmarks/dlt_load.py EXPORT.json WORKDIR [--format parquet|insert_values]
 
 dlt (https://dlthub.com) is the best-known Python loading library; this script gives it the
-records migrationkit moves, read the same cheap way (the generator writes one transaction per
-line, and the master data sits before the transactions), with money as ``Decimal`` as ours is.
+records migrationkit moves, with money as ``Decimal`` as ours is. An export written one
+transaction per line (our generator's layout, master data before the transactions) is read line
+by line with ``json``; any other layout (one compact line, or indented, as
+``benchmarks/foreign.py`` writes them) is streamed with ``ijson``'s C backend, the usual way to
+read a large JSON document without holding it.
 dlt infers the schema, unnests each transaction's splits and allocations into child tables,
 normalises and loads into duckdb, its fastest local destination (parquet load files by default;
 ``--format insert_values`` is dlt's default for duckdb and slower here).
@@ -28,6 +31,7 @@ from typing import Any
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt
+import ijson
 
 _MONEY = frozenset({"net", "tax", "gross", "outstanding", "exchange_rate", "balance", "amount"})
 _MASTER = (
@@ -53,6 +57,45 @@ def _decimals(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _line_layout(path: Path) -> bool:
+    """Whether the trail is one transaction per line, after a line that opens it."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            if line.startswith(_OPENING):
+                return True
+            if number > 100_000 or len(line) > 1_000_000:
+                return False
+    return False
+
+
+def _stream_head(path: Path) -> dict[str, Any]:
+    """Every top-level section but the transactions, from any layout (stops at the trail)."""
+    head: dict[str, Any] = {}
+    with path.open("rb") as handle:
+        events = ijson.parse(handle, use_float=False)
+        for prefix, event, value in events:
+            if prefix != "" or event != "map_key":
+                continue
+            if value == "transactions":
+                break
+            builder = ijson.ObjectBuilder()
+            depth = 0
+            for _prefix, inner, inner_value in events:
+                builder.event(inner, inner_value)
+                depth += inner in ("start_map", "start_array")
+                depth -= inner in ("end_map", "end_array")
+                if depth == 0:
+                    break
+            head[value] = builder.value
+    return head
+
+
+def _stream_transactions(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as handle:
+        for record in ijson.items(handle, "transactions.item", use_float=False):
+            yield _decimals(record)
+
+
 def _head(path: Path) -> dict[str, Any]:
     """Everything before the transactions, as one JSON document."""
     lines = []
@@ -75,7 +118,8 @@ def _transactions(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def load(path: Path, work: Path, loader_file_format: str) -> dict[str, int]:
-    head = _head(path)
+    lines = _line_layout(path)
+    head = _head(path) if lines else _stream_head(path)
     resources = [
         dlt.resource(
             (_decimals(dict(row)) for row in head[name]), name=name, write_disposition="replace"
@@ -84,7 +128,7 @@ def load(path: Path, work: Path, loader_file_format: str) -> dict[str, int]:
     ]
     resources.append(
         dlt.resource(
-            _transactions(path),
+            _transactions(path) if lines else _stream_transactions(path),
             name="transactions",
             write_disposition="replace",
             primary_key="header_number",

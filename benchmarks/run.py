@@ -1,13 +1,20 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
-    python benchmarks/run.py                      # everything, sizes 10k, 100k and 1M
-    python benchmarks/run.py --sizes 10000,100000 --repeat 3 --only extract,full
+    python benchmarks/run.py                      # everything, sizes 10k, 100k and 1M, 3 shapes
+    python benchmarks/run.py --sizes 10000,100000 --repeat 3 --only validate,full,dlt
+    python benchmarks/run.py --shapes compact --sizes 100000 --repeat 1
     tox -e bench                                  # the same, in the benchmark environment
 
 Each measurement runs in a child process of its own, so its wall time and peak memory (the
-child's maximum resident set, from ``wait4``) are its alone. Every figure is the median of
-``--repeat`` runs, with the minimum and maximum. Generated Sage 50 files are cached in
-benchmarks/.data/ (they are seeded, so the cache is only a time saver).
+child's maximum resident set, from ``wait4``, and the summed resident set of its process tree)
+are its alone. Every figure is the median of ``--repeat`` runs, with the minimum and maximum.
+
+Every migration is the default command a user types (``migrationkit migrate``, validation on).
+The data come in three shapes: ``ours``, the project's generator (``migrationkit generate
+sage50``, one transaction per line); ``compact`` and ``pretty``, a company written by
+``benchmarks/foreign.py``, a producer that shares no code with ours, as one compact line and
+indented. Generated files are cached in benchmarks/.data/ (they are seeded, so the cache is only
+a time saver; the 1M files take about 0.7 GB each, 2 GB with the pretty one).
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ DATA = ROOT / "benchmarks" / ".data"
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 SEED = 42
+FOREIGN_SEED = 17
 PYTHON = sys.executable
+SHAPES = ("ours", "compact", "pretty")
 
 
 def _tree_rss_kib(pid: int) -> int:
@@ -68,11 +77,13 @@ class _TreeSampler(threading.Thread):
 
 def measure(
     command: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> tuple[float, float, float]:
-    """Run ``command``; return (seconds, peak RSS of the process, peak RSS of its tree) in MiB.
+) -> tuple[float, float, float, float]:
+    """Run ``command``; return (seconds, peak RSS of the process, peak RSS of its tree, CPU s).
 
     The process's own peak is exact (``wait4``); the tree's is sampled every 20 ms, summing
     every descendant alive at that moment, so it counts a worker process beside its parent.
+    The CPU seconds (user and system, of the process and the children it waited for) say how
+    much work the run was, whatever else the machine was doing.
     """
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -89,15 +100,18 @@ def measure(
     if code != 0:
         raise RuntimeError(f"{' '.join(command)} exited {code}: {stderr[-2000:]}")
     own = usage.ru_maxrss / 1024
-    return elapsed, own, max(own, sampler.peak_kib / 1024)
+    return elapsed, own, max(own, sampler.peak_kib / 1024), usage.ru_utime + usage.ru_stime
 
 
-def company(size: int) -> Path:
-    """A generated Sage 50 export with ``size`` transactions (cached)."""
+def company(size: int, shape: str = "ours") -> Path:
+    """A Sage 50 export of ``size`` transactions in ``shape`` (cached in benchmarks/.data/)."""
     DATA.mkdir(parents=True, exist_ok=True)
+    if shape != "ours":
+        return foreign(size, shape)
     path = DATA / f"sage50-{size}.json"
     if not path.exists():
         print(f"  generating {path.name} …", flush=True)
+        partial = path.with_name(path.name + ".part")
         subprocess.run(
             [
                 PYTHON,
@@ -105,7 +119,7 @@ def company(size: int) -> Path:
                 "migrationkit",
                 "generate",
                 "sage50",
-                str(path),
+                str(partial),
                 "-n",
                 str(size),
                 "--seed",
@@ -114,21 +128,40 @@ def company(size: int) -> Path:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        partial.replace(path)
+    return path
+
+
+def foreign(size: int, layout: str, changed: float = 0.0) -> Path:
+    """The company of ``benchmarks/foreign.py`` in ``layout``, optionally with changes."""
+    suffix = f"-changed{int(changed * 100)}" if changed else ""
+    path = DATA / f"foreign-{layout}-{size}{suffix}.json"
+    if not path.exists():
+        print(f"  writing {path.name} …", flush=True)
+        partial = path.with_name(path.name + ".part")
+        command = [
+            PYTHON, str(ROOT / "benchmarks" / "foreign.py"), str(partial), "-n", str(size),
+            "--seed", str(FOREIGN_SEED), "--layout", layout, "--changed", str(changed),
+        ]  # fmt: skip
+        subprocess.run(command, check=True)
+        partial.replace(path)
     return path
 
 
 def changed_copy(path: Path, share: float) -> Path:
-    """A copy of the export where ``share`` of the transactions have a changed description.
+    """A copy of the generator's export where ``share`` of the transactions have new details.
 
     The generator writes one transaction per line, so the change is a plain text edit that
     keeps the file valid; every tenth header (for share 0.1) gets " (amended)" in its details.
+    (The foreign shapes are written again by their producer with ``--changed`` instead.)
     """
     target = path.with_name(path.stem + f"-changed{int(share * 100)}.json")
     if target.exists():
         return target
     every = round(1 / share)
     count = 0
-    with path.open("r", encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+    partial = target.with_name(target.name + ".part")
+    with path.open("r", encoding="utf-8") as source, partial.open("w", encoding="utf-8") as out:
         inside = False
         for line in source:
             if inside and line.startswith("{"):
@@ -142,14 +175,22 @@ def changed_copy(path: Path, share: float) -> Path:
             elif line.startswith('"transactions"') or line.rstrip().endswith('"transactions":['):
                 inside = True
             out.write(line)
+    partial.replace(target)
     return target
+
+
+def changed(size: int, shape: str, share: float = 0.10) -> Path:
+    """The export of ``size`` and ``shape`` with ``share`` of its transactions changed."""
+    if shape == "ours":
+        return changed_copy(company(size), share)
+    return foreign(size, shape, share)
 
 
 def cli(*args: str) -> list[str]:
     return [PYTHON, "-m", "migrationkit", "--quiet", *args]
 
 
-Run = tuple[float, float, float]
+Run = tuple[float, float, float, float]
 
 
 class Bench:
@@ -158,11 +199,14 @@ class Bench:
         self.work = work
         self.rows: list[dict[str, Any]] = []
 
-    def record(self, name: str, size: int, runs: list[Run], **extra: Any) -> dict[str, Any]:
+    def record(
+        self, name: str, size: int, shape: str, runs: list[Run], **extra: Any
+    ) -> dict[str, Any]:
         seconds = [r[0] for r in runs]
         tree = [r[2] for r in runs]
         row = {
             "benchmark": name,
+            "shape": shape,
             "transactions": size,
             "runs": len(runs),
             "seconds": statistics.median(seconds),
@@ -172,13 +216,14 @@ class Bench:
             "mib": statistics.median(r[1] for r in runs),
             "tree_mib": statistics.median(tree),
             "tree_mib_max": max(tree),
+            "cpu_seconds": statistics.median(r[3] for r in runs),
             **extra,
         }
         self.rows.append(row)
         print(
-            f"  {name:<10} {size:>9,}  {row['seconds']:8.2f} s "
-            f"({row['seconds_min']:.2f}–{row['seconds_max']:.2f})  {row['rate']:>10,.0f} tx/s  "
-            f"{row['mib']:7.1f} MiB (tree {row['tree_mib']:.1f})",
+            f"  {name:<10} {shape:<8} {size:>9,}  {row['seconds']:8.2f} s "
+            f"({row['seconds_min']:.2f}–{row['seconds_max']:.2f}, cpu {row['cpu_seconds']:.2f})"
+            f"  {row['rate']:>10,.0f} tx/s  {row['mib']:7.1f} MiB (tree {row['tree_mib']:.1f})",
             flush=True,
         )
         return row
@@ -198,73 +243,100 @@ class Bench:
         return clear
 
 
-def bench_extract(bench: Bench, size: int) -> None:
+def bench_extract(bench: Bench, size: int, shape: str) -> None:
     """The Sage 50 source alone: read and map every record, load nothing."""
-    path = company(size)
+    path = company(size, shape)
     script = (
         "import sys\nfrom migrationkit import PluginRegistry, ENTITY_ORDER\n"
         "s = PluginRegistry().open('sage50-json', {'location': sys.argv[1]})\n"
         "n = sum(1 for e in ENTITY_ORDER for _ in s.extract(e))\n"
     )
     runs = bench.repeated(lambda: None, lambda: [PYTHON, "-c", script, str(path)])
-    bench.record("extract", size, runs)
+    bench.record("extract", size, shape, runs)
 
 
-def bench_validate(bench: Bench, size: int) -> None:
-    path = company(size)
+def bench_validate(bench: Bench, size: int, shape: str) -> None:
+    """``migrationkit validate`` alone, every rule of the format."""
+    path = company(size, shape)
     runs = bench.repeated(lambda: None, lambda: cli("validate", f"sage50-json:{path}"))
-    bench.record("validate", size, runs)
+    bench.record("validate", size, shape, runs)
 
 
 def _migrate(bench: Bench, path: Path, mode: str = "migrate") -> list[str]:
+    """The default command a user types: validation on, a state store, CSV out."""
     work = bench.work
     return cli(
         "--state", str(work / "state" / "s.db"), mode, f"sage50-json:{path}", f"csv:{work / 'out'}",
-        "--skip-validation", "--report-dir", str(work / "reports"),
+        "--report-dir", str(work / "reports"),
     )  # fmt: skip
 
 
-def bench_full(bench: Bench, size: int) -> None:
-    """Full run, then a re-run with nothing changed, then a delta with 10% changed."""
-    path = company(size)
-    changed = changed_copy(path, 0.10)
-    full_runs, rerun_runs, delta_runs = [], [], []
+def _dlt(bench: Bench, path: Path) -> list[str]:
+    loader = ROOT / "benchmarks" / "dlt_load.py"
+    return [PYTHON, str(loader), str(path), str(bench.work / "dlt")]
+
+
+def bench_full(bench: Bench, size: int, shape: str, peer: bool = False) -> None:
+    """Full run, a re-run with nothing changed, a delta with 10% changed; with ``peer``, dlt.
+
+    The four alternate in each repetition, so the peer meets the same machine as our run.
+    """
+    path = company(size, shape)
+    delta_path = changed(size, shape)
+    if peer and not _has_dlt():
+        peer = False
+    full_runs, rerun_runs, delta_runs, dlt_runs = [], [], [], []
     for _ in range(bench.repeat):
         bench.fresh("state", "out", "reports")()
         full_runs.append(measure(_migrate(bench, path)))
         rerun_runs.append(measure(_migrate(bench, path)))
-        delta_runs.append(measure(_migrate(bench, changed, "delta")))
-    full = bench.record("full", size, full_runs)
-    rerun = bench.record("rerun", size, rerun_runs)
-    delta = bench.record("delta10", size, delta_runs)
+        delta_runs.append(measure(_migrate(bench, delta_path, "delta")))
+        if peer:
+            dlt_runs.append(measure(_dlt(bench, path)))
+    full = bench.record("full", size, shape, full_runs)
+    rerun = bench.record("rerun", size, shape, rerun_runs)
+    delta = bench.record("delta10", size, shape, delta_runs)
     rerun["share_of_full"] = rerun["seconds"] / full["seconds"]
     delta["share_of_full"] = delta["seconds"] / full["seconds"]
     print(f"  re-run {rerun['share_of_full']:.1%} of full, delta {delta['share_of_full']:.1%}")
+    if peer:
+        _peer(bench, size, shape, full, dlt_runs)
 
 
-def bench_dlt(bench: Bench, size: int) -> None:
-    """The same export loaded by dlt into duckdb, alternating with our full run, in one go."""
+def _has_dlt() -> bool:
     try:
         import dlt  # noqa: F401
     except ImportError:
         print("  dlt is not installed here: pip install '.[bench]' (or tox -e bench)")
+        return False
+    return True
+
+
+def _peer(bench: Bench, size: int, shape: str, ours: dict[str, Any], runs: list[Run]) -> None:
+    theirs = bench.record("dlt", size, shape, runs)
+    theirs["ratio"] = theirs["seconds"] / ours["seconds"]
+    theirs["ours_seconds"] = ours["seconds"]
+    theirs["ours_tree_mib"] = ours["tree_mib"]
+    print(f"  dlt takes {theirs['ratio']:.2f}x as long as migrationkit")
+
+
+def bench_dlt(bench: Bench, size: int, shape: str) -> None:
+    """The same export loaded by dlt into duckdb, alternating with our full run, in one go."""
+    if not _has_dlt():
         return
-    path = company(size)
+    path = company(size, shape)
     ours_runs, theirs_runs = [], []
     for _ in range(bench.repeat):
         bench.fresh("state", "out", "reports")()
         ours_runs.append(measure(_migrate(bench, path)))
-        loader = ROOT / "benchmarks" / "dlt_load.py"
-        theirs_runs.append(measure([PYTHON, str(loader), str(path), str(bench.work / "dlt")]))
-    ours = bench.record("ours", size, ours_runs)
-    theirs = bench.record("dlt", size, theirs_runs)
-    theirs["ratio"] = theirs["seconds"] / ours["seconds"]
-    print(f"  dlt takes {theirs['ratio']:.1f}x as long as migrationkit")
+        theirs_runs.append(measure(_dlt(bench, path)))
+    ours = bench.record("ours", size, shape, ours_runs)
+    _peer(bench, size, shape, ours, theirs_runs)
 
 
-def bench_profile(bench: Bench, size: int) -> None:
+def bench_profile(bench: Bench, size: int, shape: str) -> None:
     """One full run under cProfile; the top functions by own time go into the results."""
-    path = company(size)
+    path = company(size, shape)
     bench.fresh("state", "out", "reports")()
     output = bench.work / "profile.out"
     command = _migrate(bench, path)
@@ -283,7 +355,9 @@ def bench_profile(bench: Bench, size: int) -> None:
         for (where, line, name), timing in top[:15]
     ]
     areas = profile_areas(stats)
-    bench.record("profile", size, runs, top=rows, areas=areas, profiled_seconds=round(total, 2))
+    bench.record(
+        "profile", size, shape, runs, top=rows, areas=areas, profiled_seconds=round(total, 2)
+    )
 
 
 _BUILTIN_AREAS = (
@@ -328,7 +402,7 @@ def profile_areas(stats: pstats.Stats, count: int = 14) -> list[dict[str, Any]]:
     ]
 
 
-BENCHES = {
+BENCHES: dict[str, Callable[[Bench, int, str], None]] = {
     "extract": bench_extract,
     "validate": bench_validate,
     "full": bench_full,
@@ -340,6 +414,7 @@ BENCHES = {
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="ours, compact, pretty")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default=",".join(BENCHES))
     parser.add_argument("--work", default=str(DATA / "work"))
@@ -351,35 +426,75 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--render-only", action="store_true", help="write docs/benchmarks.md from saved results"
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of --json this run does not measure again (e.g. add 1M to 10k/100k)",
+    )
     args = parser.parse_args(argv)
     if not args.render_only:
-        sizes = [int(s) for s in args.sizes.split(",")]
-        work = Path(args.work)
-        work.mkdir(parents=True, exist_ok=True)
-        bench = Bench(args.repeat, work)
-        for name in args.only.split(","):
-            for size in [args.profile_size] if name == "profile" else sizes:
-                print(f"{name} at {size:,} transactions", flush=True)
-                BENCHES[name](bench, size)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        machine = (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        )
-        payload = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": machine,
-            "commit": args.commit or _commit(),
-            "command": "python benchmarks/run.py "
-            + " ".join(argv if argv is not None else sys.argv[1:]),
-            "rows": bench.rows,
-        }
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-        print(f"results in {args.json}")
+        run(args, argv)
     if Path(args.json).resolve() == (RESULTS / "latest.json").resolve():
         from render import render
 
         DOC.write_text(render(RESULTS))
         print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def run(args: argparse.Namespace, argv: Sequence[str] | None) -> None:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    shapes = [s.strip() for s in args.shapes.split(",")]
+    names = [n.strip() for n in args.only.split(",")]
+    for name in names:
+        if name not in BENCHES:
+            raise SystemExit(f"unknown benchmark {name!r}: choose from {', '.join(BENCHES)}")
+    for shape in shapes:
+        if shape not in SHAPES:
+            raise SystemExit(f"unknown shape {shape!r}: choose from {', '.join(SHAPES)}")
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args.repeat, work)
+    for name in names:
+        if name == "dlt" and "full" in names:
+            continue  # measured beside each full run
+        for shape in shapes:
+            for size in [args.profile_size] if name == "profile" else sizes:
+                print(f"{name} at {size:,} transactions, {shape}", flush=True)
+                if name == "full":
+                    bench_full(bench, size, shape, peer="dlt" in names)
+                else:
+                    BENCHES[name](bench, size, shape)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    payload = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine,
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "commit": args.commit or _commit(),
+        "migrate": " ".join(_migrate(bench, Path("FILE"))[3:]),
+        "command": "python benchmarks/run.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "rows": bench.rows,
+    }
+    if args.merge and Path(args.json).exists():
+        payload["rows"] = _merged(json.loads(Path(args.json).read_text()), payload)
+    Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"results in {args.json}")
+
+
+def _merged(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, Any]]:
+    """Earlier rows not measured again (marked with their own run), then this run's rows."""
+
+    def key(row: dict[str, Any]) -> tuple[str, str, int]:
+        return row["benchmark"], row.get("shape", "ours"), row["transactions"]
+
+    measured = {key(row) for row in now["rows"]}
+    kept = [
+        {"measured": {k: before.get(k) for k in ("when", "commit", "command")}, **row}
+        for row in before["rows"]
+        if key(row) not in measured
+    ]
+    return [*kept, *now["rows"]]
 
 
 def _commit() -> str:

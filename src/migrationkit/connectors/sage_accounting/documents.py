@@ -285,9 +285,17 @@ class _Allocating(_Stamped):
         allocations: tuple[Allocation, ...],
         refs: References,
         date: dt.date,
+        *,
+        fresh: bool,
     ) -> LoadResult | None:
-        """Set the credit against what it settles; ``None`` when done, else Sage's refusal."""
-        if not allocations or self._allocated(contact_id, credit_id):
+        """Set the credit against what it settles; ``None`` when done, else Sage's refusal.
+
+        ``fresh`` says the credit is known to carry no allocation (it was just created, or its
+        allocations just deleted), so Sage is not asked: one request, the allocation itself.
+        Otherwise (a credit found again after an interrupted run) Sage's allocations of the
+        contact are read first, so that the credit is never allocated twice.
+        """
+        if not allocations or (not fresh and self._allocated(contact_id, credit_id)):
             return None
         ref = self.resolver(refs)
         body = mapping.allocation_payload(
@@ -363,12 +371,22 @@ class OpenItemHandler(_Allocating):
         result = self.post(written)
         if not result.ok or not result.target_id:
             return result
-        return self.with_allocation_warning(result, self._settle(record, result.target_id, refs))
+        return self.with_allocation_warning(
+            result, self._settle(record, result.target_id, refs, fresh=True)
+        )
 
-    def _settle(self, record: OpenItem, target_id: str, refs: References) -> LoadResult | None:
+    def _settle(
+        self, record: OpenItem, target_id: str, refs: References, *, fresh: bool
+    ) -> LoadResult | None:
         contact = self.resolver(refs)("contacts", record.contact)
         return self.allocate(
-            record.kind.ledger, contact, target_id, record.allocations, refs, record.date
+            record.kind.ledger,
+            contact,
+            target_id,
+            record.allocations,
+            refs,
+            record.date,
+            fresh=fresh,
         )
 
     def find(self, request: LoadRequest, refs: References) -> str | None:
@@ -376,7 +394,7 @@ class OpenItemHandler(_Allocating):
         if found is not None:
             record = request.record
             assert isinstance(record, OpenItem)
-            self._settle(record, found, refs)
+            self._settle(record, found, refs, fresh=False)
         return found
 
     def update(self, request: LoadRequest, refs: References) -> LoadResult:
@@ -504,16 +522,29 @@ class DocumentHandler(_Allocating):
         result = LoadResult(
             ok=True, target_id=f"{endpoint.path}:{reply.data['id']}", warnings=tuple(warnings)
         )
-        return self.with_allocation_warning(result, self._settle(record, reply.data, refs))
+        return self.with_allocation_warning(
+            result, self._settle(record, reply.data, refs, fresh=True)
+        )
 
     def _settle(
-        self, record: Invoice | CreditNote, obj: Mapping[str, Any], refs: References
+        self,
+        record: Invoice | CreditNote,
+        obj: Mapping[str, Any],
+        refs: References,
+        *,
+        fresh: bool,
     ) -> LoadResult | None:
         if not isinstance(record, CreditNote):
             return None
         contact = str((obj.get("contact") or {}).get("id"))
         return self.allocate(
-            record.kind, contact, str(obj["id"]), record.allocations, refs, record.date
+            record.kind,
+            contact,
+            str(obj["id"]),
+            record.allocations,
+            refs,
+            record.date,
+            fresh=fresh,
         )
 
     def update(self, request: LoadRequest, refs: References) -> LoadResult:
@@ -535,7 +566,10 @@ class DocumentHandler(_Allocating):
         if not reply.ok:
             return refused(reply)
         result = LoadResult(ok=True, target_id=request.target_id, warnings=written.warnings)
-        return self.with_allocation_warning(result, self._settle(record, reply.data, refs))
+        # A credit note's allocations were deleted above; an invoice has none of its own.
+        return self.with_allocation_warning(
+            result, self._settle(record, reply.data, refs, fresh=True)
+        )
 
     def find(self, request: LoadRequest, refs: References) -> str | None:
         record = request.record
@@ -553,7 +587,7 @@ class DocumentHandler(_Allocating):
             else:
                 match = mapping.strip_stamp(obj.get("notes"))[1] == tag
             if match:
-                self._settle(record, obj, refs)
+                self._settle(record, obj, refs, fresh=False)
                 return f"{endpoint.path}:{obj['id']}"
         return None
 

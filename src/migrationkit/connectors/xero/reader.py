@@ -158,7 +158,12 @@ class XeroReader:
     def _since(
         self, path: str, key: str, since: dt.datetime, params: Mapping[str, Any]
     ) -> list[Raw]:
-        return list(self.api.pages(path, key, params, since=since))
+        """What Xero changed since a moment (kept, like the lists: several entities ask)."""
+        asked = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+        return self._cached(  # type: ignore[no-any-return]
+            f"since:{path}?{asked}@{since.isoformat()}",
+            lambda: list(self.api.pages(path, key, params, since=since)),
+        )
 
     # -- classification of Xero documents ------------------------------------------------------
 
@@ -391,14 +396,24 @@ class XeroReader:
 
     def extract_opening_balances(self, since: dt.datetime | None) -> Iterator[Record]:
         codes = self.by_code()
-        for raw in self.manual_journals():
+        journals = (
+            self.manual_journals()
+            if since is None
+            else self._since("/ManualJournals", "ManualJournals", since, {})
+        )
+        for raw in journals:
             parsed = m.parse_opening_narration(str(raw.get("Narration") or ""))
             if parsed is None or raw.get("Status") != "POSTED":
                 continue
             record = self._opening_journal(raw, parsed, codes)
             if record is not None:
                 yield record
-        for raw in self.bank_transactions():
+        transactions = (
+            self.bank_transactions()
+            if since is None
+            else self._since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
+        )
+        for raw in transactions:
             parsed = m.parse_opening_narration(str(raw.get("Reference") or ""))
             if parsed is None or raw.get("Status") != "AUTHORISED":
                 continue
@@ -443,7 +458,11 @@ class XeroReader:
         )
 
     def extract_open_items(self, since: dt.datetime | None) -> Iterator[Record]:
-        for raw in [*self.invoices(), *self.credit_notes()]:
+        documents = [
+            *self._documents("/Invoices", "Invoices", since),
+            *self._documents("/CreditNotes", "CreditNotes", since),
+        ]
+        for raw in documents:
             kind = self.open_item_kind(raw)
             if kind is None or raw.get("Status") not in _LIVE:
                 continue
@@ -878,39 +897,97 @@ class XeroReader:
 
     # -- deletions -----------------------------------------------------------------------------
 
-    def deleted_invoices(self) -> Iterator[str]:
-        for raw in self.invoices():
-            if raw.get("Status") in _GONE and self._document_role(raw) == "documents":
+    def _gone(
+        self, path: str, key: str, since: dt.datetime | None, whole: Callable[[], list[Raw]]
+    ) -> list[Raw]:
+        """Deleted and voided records: from the whole list, or those Xero changed since.
+
+        Deleting or voiding a Xero record changes its status and renews ``UpdatedDateUTC``, so
+        what went since the last run is what is deleted or voided and modified since: asked
+        with ``Statuses`` where the endpoint has it (invoices), else with ``where``. Which of
+        them count as gone is each caller's: a voided invoice is still read (status voided),
+        a voided journal is not.
+        """
+        if since is None:
+            return [r for r in whole() if r.get("Status") in _GONE]
+        params: dict[str, Any] = (
+            {"Statuses": ",".join(_GONE)}
+            if path == "/Invoices"
+            else {"where": " OR ".join(f'Status=="{status}"' for status in _GONE)}
+        )
+        return self._since(path, key, since, params)
+
+    def deleted_invoices(self, since: dt.datetime | None = None) -> Iterator[str]:
+        for raw in self._gone("/Invoices", "Invoices", since, self.invoices):
+            if raw.get("Status") == "DELETED" and self._document_role(raw) == "documents":
                 yield raw["InvoiceID"]
 
-    def deleted_credit_notes(self) -> Iterator[str]:
-        for raw in self.credit_notes():
-            if raw.get("Status") in _GONE and self._document_role(raw) == "documents":
+    def deleted_credit_notes(self, since: dt.datetime | None = None) -> Iterator[str]:
+        gone = self._gone("/CreditNotes", "CreditNotes", since, self.credit_notes)
+        for raw in gone:
+            if raw.get("Status") == "DELETED" and self._document_role(raw) == "documents":
                 yield raw["CreditNoteID"]
 
-    def deleted_payments(self) -> Iterator[str]:
-        for raw in self.payments():
+    def deleted_payments(self, since: dt.datetime | None = None) -> Iterator[str]:
+        for raw in self._gone("/Payments", "Payments", since, self.payments):
             if raw.get("Status") == "DELETED" and not raw.get("BatchPaymentID"):
                 yield f"payment/{raw['PaymentID']}"
-        for batch in self.batch_payments():
+        batches = (
+            self.batch_payments()
+            if since is None
+            else self.api.get("/BatchPayments", since=since).get("BatchPayments") or []
+        )
+        for batch in batches:
             if batch.get("Status") == "DELETED":
                 yield f"batch/{batch['BatchPaymentID']}"
-        for raw in self.bank_transactions():
+        for raw in self._gone(
+            "/BankTransactions", "BankTransactions", since, self.bank_transactions
+        ):
             if raw.get("Type", "").endswith("OVERPAYMENT") and raw.get("Status") == "DELETED":
                 yield f"overpayment/{raw['BankTransactionID']}"
 
-    def deleted_bank_transactions(self) -> Iterator[str]:
-        for raw in self.bank_transactions():
-            if raw.get("Status") == "DELETED" and self._plain_bank_transaction(raw):
+    def deleted_bank_transactions(self, since: dt.datetime | None = None) -> Iterator[str]:
+        for raw in self._gone(
+            "/BankTransactions", "BankTransactions", since, self.bank_transactions
+        ):
+            if raw.get("Status") in _GONE and self._plain_bank_transaction(raw):
                 yield raw["BankTransactionID"]
 
-    def deleted_bank_transfers(self) -> Iterator[str]:
-        for raw in self.transfers(deleted=True):
+    def deleted_bank_transfers(self, since: dt.datetime | None = None) -> Iterator[str]:
+        transfers = (
+            self.transfers(deleted=True)
+            if since is None
+            else self.api.get("/BankTransfers", {"includeDeleted": True}, since=since).get(
+                "BankTransfers"
+            )
+            or []
+        )
+        for raw in transfers:
             if raw.get("Status") == "DELETED":
                 yield raw["BankTransferID"]
 
-    def deleted_manual_journals(self) -> Iterator[str]:
-        for raw in self.manual_journals():
+    def deleted_open_items(self, since: dt.datetime | None = None) -> Iterator[str]:
+        for raw in self._gone("/Invoices", "Invoices", since, self.invoices):
+            if raw.get("Status") in _GONE and self.open_item_kind(raw):
+                yield raw["InvoiceID"]
+        for raw in self._gone("/CreditNotes", "CreditNotes", since, self.credit_notes):
+            if raw.get("Status") in _GONE and self.open_item_kind(raw):
+                yield raw["CreditNoteID"]
+
+    def deleted_opening_balances(self, since: dt.datetime | None = None) -> Iterator[str]:
+        for raw in self._gone("/ManualJournals", "ManualJournals", since, self.manual_journals):
+            narration = str(raw.get("Narration") or "")
+            if raw.get("Status") in _GONE and m.parse_opening_narration(narration):
+                yield raw["ManualJournalID"]
+        for raw in self._gone(
+            "/BankTransactions", "BankTransactions", since, self.bank_transactions
+        ):
+            reference = str(raw.get("Reference") or "")
+            if raw.get("Status") in _GONE and m.parse_opening_narration(reference):
+                yield raw["BankTransactionID"]
+
+    def deleted_manual_journals(self, since: dt.datetime | None = None) -> Iterator[str]:
+        for raw in self._gone("/ManualJournals", "ManualJournals", since, self.manual_journals):
             if raw.get("Status") in _GONE:
                 yield self.journal_key(raw["ManualJournalID"])
 

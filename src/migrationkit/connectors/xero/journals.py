@@ -285,7 +285,7 @@ class ManualJournalsHandler(XeroBatchHandler):
         return self.reader.extract_manual_journals(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_manual_journals(since)
+        return self.reader.gone.manual_journals(since)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ class OpeningBalancesHandler(XeroBatchHandler):
         return self.reader.extract_opening_balances(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_opening_balances(since)
+        return self.reader.gone.opening_balances(since)
 
 
 def journal_line(amount: Decimal, account: m.XeroAccount, description: str) -> Payload:

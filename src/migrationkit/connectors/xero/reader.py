@@ -7,7 +7,8 @@ reconcile can turn them back into source keys through the id map. Conversion rec
 :mod:`.mapping` writes on them and come back as the canonical records they came from.
 
 Lists are read whole once and kept until the connector writes again; reads ``since`` a moment
-go to the API with ``If-Modified-Since`` each time.
+go to the API with ``If-Modified-Since`` and are kept the same way (several entities ask for
+the same list). What went at Xero is read by :class:`~.gone.Gone` (``reader.gone``).
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ from migrationkit.core.money import ZERO
 
 from . import mapping as m
 from .client import XeroApi
+from .gone import Gone
 from .wire import parse_date
 
 __all__ = ["XeroReader"]
 
 Raw = dict[str, Any]
 _LIVE = ("AUTHORISED", "PAID")
-_GONE = ("DELETED", "VOIDED")
 
 
 class XeroReader:
@@ -70,6 +71,7 @@ class XeroReader:
         self.api = api
         self.sundry_contact = sundry_contact
         self._cache: dict[str, Any] = {}
+        self.gone = Gone(self)
 
     def invalidate(self) -> None:
         """Forget what was read: the connector has just written."""
@@ -155,7 +157,7 @@ class XeroReader:
             "tax", lambda: list(self.api.get("/TaxRates").get("TaxRates") or [])
         )
 
-    def _since(
+    def changed_since(
         self, path: str, key: str, since: dt.datetime, params: Mapping[str, Any]
     ) -> list[Raw]:
         """What Xero changed since a moment (kept, like the lists: several entities ask)."""
@@ -183,7 +185,7 @@ class XeroReader:
         match = m.JOURNAL_PART.match(self._first_line(raw))
         return (match.group(1), int(match.group(2))) if match else None
 
-    def _document_role(self, raw: Raw) -> str:
+    def document_role(self, raw: Raw) -> str:
         if self.journal_part(raw):
             return "journal"
         if self.open_item_kind(raw):
@@ -337,7 +339,7 @@ class XeroReader:
         contacts = (
             self.contacts()
             if since is None
-            else self._since("/Contacts", "Contacts", since, {"includeArchived": True})
+            else self.changed_since("/Contacts", "Contacts", since, {"includeArchived": True})
         )
         codes = self.by_code()
         for raw in contacts:
@@ -399,7 +401,7 @@ class XeroReader:
         journals = (
             self.manual_journals()
             if since is None
-            else self._since("/ManualJournals", "ManualJournals", since, {})
+            else self.changed_since("/ManualJournals", "ManualJournals", since, {})
         )
         for raw in journals:
             parsed = m.parse_opening_narration(str(raw.get("Narration") or ""))
@@ -411,7 +413,7 @@ class XeroReader:
         transactions = (
             self.bank_transactions()
             if since is None
-            else self._since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
+            else self.changed_since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
         )
         for raw in transactions:
             parsed = m.parse_opening_narration(str(raw.get("Reference") or ""))
@@ -493,7 +495,7 @@ class XeroReader:
     def _documents(self, path: str, key: str, since: dt.datetime | None) -> list[Raw]:
         if since is None:
             return self.invoices() if path == "/Invoices" else self.credit_notes()
-        return self._since(path, key, since, {"unitdp": 4})
+        return self.changed_since(path, key, since, {"unitdp": 4})
 
     def _lines(self, raw: Raw) -> tuple[Any, ...]:
         codes = self.by_code()
@@ -534,13 +536,13 @@ class XeroReader:
 
     def extract_invoices(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self._documents("/Invoices", "Invoices", since):
-            if raw.get("Status") == "DELETED" or self._document_role(raw) != "documents":
+            if raw.get("Status") == "DELETED" or self.document_role(raw) != "documents":
                 continue
             yield Invoice(key=raw["InvoiceID"], **self._document_fields(raw, "InvoiceNumber"))
 
     def extract_credit_notes(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self._documents("/CreditNotes", "CreditNotes", since):
-            if raw.get("Status") == "DELETED" or self._document_role(raw) != "documents":
+            if raw.get("Status") == "DELETED" or self.document_role(raw) != "documents":
                 continue
             yield CreditNote(
                 key=raw["CreditNoteID"],
@@ -749,7 +751,7 @@ class XeroReader:
 
     # -- bank ----------------------------------------------------------------------------------
 
-    def _plain_bank_transaction(self, raw: Raw) -> bool:
+    def plain_bank_transaction(self, raw: Raw) -> bool:
         if raw.get("Type") not in ("SPEND", "RECEIVE"):
             return False
         if m.parse_opening_narration(str(raw.get("Reference") or "")):
@@ -761,10 +763,10 @@ class XeroReader:
         transactions = (
             self.bank_transactions()
             if since is None
-            else self._since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
+            else self.changed_since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
         )
         for raw in transactions:
-            if raw.get("Status") != "AUTHORISED" or not self._plain_bank_transaction(raw):
+            if raw.get("Status") != "AUTHORISED" or not self.plain_bank_transaction(raw):
                 continue
             contact = raw.get("Contact") or {}
             sundry = contact.get("Name") == self.sundry_contact
@@ -831,7 +833,7 @@ class XeroReader:
         journals = (
             self.manual_journals()
             if since is None
-            else self._since("/ManualJournals", "ManualJournals", since, {})
+            else self.changed_since("/ManualJournals", "ManualJournals", since, {})
         )
         codes = self.by_code()
         for raw in journals:
@@ -894,102 +896,6 @@ class XeroReader:
         return JournalLine(
             account=control.id, amount=total if debit else -total, description=description
         )
-
-    # -- deletions -----------------------------------------------------------------------------
-
-    def _gone(
-        self, path: str, key: str, since: dt.datetime | None, whole: Callable[[], list[Raw]]
-    ) -> list[Raw]:
-        """Deleted and voided records: from the whole list, or those Xero changed since.
-
-        Deleting or voiding a Xero record changes its status and renews ``UpdatedDateUTC``, so
-        what went since the last run is what is deleted or voided and modified since: asked
-        with ``Statuses`` where the endpoint has it (invoices), else with ``where``. Which of
-        them count as gone is each caller's: a voided invoice is still read (status voided),
-        a voided journal is not.
-        """
-        if since is None:
-            return [r for r in whole() if r.get("Status") in _GONE]
-        params: dict[str, Any] = (
-            {"Statuses": ",".join(_GONE)}
-            if path == "/Invoices"
-            else {"where": " OR ".join(f'Status=="{status}"' for status in _GONE)}
-        )
-        return self._since(path, key, since, params)
-
-    def deleted_invoices(self, since: dt.datetime | None = None) -> Iterator[str]:
-        for raw in self._gone("/Invoices", "Invoices", since, self.invoices):
-            if raw.get("Status") == "DELETED" and self._document_role(raw) == "documents":
-                yield raw["InvoiceID"]
-
-    def deleted_credit_notes(self, since: dt.datetime | None = None) -> Iterator[str]:
-        gone = self._gone("/CreditNotes", "CreditNotes", since, self.credit_notes)
-        for raw in gone:
-            if raw.get("Status") == "DELETED" and self._document_role(raw) == "documents":
-                yield raw["CreditNoteID"]
-
-    def deleted_payments(self, since: dt.datetime | None = None) -> Iterator[str]:
-        for raw in self._gone("/Payments", "Payments", since, self.payments):
-            if raw.get("Status") == "DELETED" and not raw.get("BatchPaymentID"):
-                yield f"payment/{raw['PaymentID']}"
-        batches = (
-            self.batch_payments()
-            if since is None
-            else self.api.get("/BatchPayments", since=since).get("BatchPayments") or []
-        )
-        for batch in batches:
-            if batch.get("Status") == "DELETED":
-                yield f"batch/{batch['BatchPaymentID']}"
-        for raw in self._gone(
-            "/BankTransactions", "BankTransactions", since, self.bank_transactions
-        ):
-            if raw.get("Type", "").endswith("OVERPAYMENT") and raw.get("Status") == "DELETED":
-                yield f"overpayment/{raw['BankTransactionID']}"
-
-    def deleted_bank_transactions(self, since: dt.datetime | None = None) -> Iterator[str]:
-        for raw in self._gone(
-            "/BankTransactions", "BankTransactions", since, self.bank_transactions
-        ):
-            if raw.get("Status") in _GONE and self._plain_bank_transaction(raw):
-                yield raw["BankTransactionID"]
-
-    def deleted_bank_transfers(self, since: dt.datetime | None = None) -> Iterator[str]:
-        transfers = (
-            self.transfers(deleted=True)
-            if since is None
-            else self.api.get("/BankTransfers", {"includeDeleted": True}, since=since).get(
-                "BankTransfers"
-            )
-            or []
-        )
-        for raw in transfers:
-            if raw.get("Status") == "DELETED":
-                yield raw["BankTransferID"]
-
-    def deleted_open_items(self, since: dt.datetime | None = None) -> Iterator[str]:
-        for raw in self._gone("/Invoices", "Invoices", since, self.invoices):
-            if raw.get("Status") in _GONE and self.open_item_kind(raw):
-                yield raw["InvoiceID"]
-        for raw in self._gone("/CreditNotes", "CreditNotes", since, self.credit_notes):
-            if raw.get("Status") in _GONE and self.open_item_kind(raw):
-                yield raw["CreditNoteID"]
-
-    def deleted_opening_balances(self, since: dt.datetime | None = None) -> Iterator[str]:
-        for raw in self._gone("/ManualJournals", "ManualJournals", since, self.manual_journals):
-            narration = str(raw.get("Narration") or "")
-            if raw.get("Status") in _GONE and m.parse_opening_narration(narration):
-                yield raw["ManualJournalID"]
-        for raw in self._gone(
-            "/BankTransactions", "BankTransactions", since, self.bank_transactions
-        ):
-            reference = str(raw.get("Reference") or "")
-            if raw.get("Status") in _GONE and m.parse_opening_narration(reference):
-                yield raw["BankTransactionID"]
-
-    def deleted_manual_journals(self, since: dt.datetime | None = None) -> Iterator[str]:
-        for raw in self._gone("/ManualJournals", "ManualJournals", since, self.manual_journals):
-            if raw.get("Status") in _GONE:
-                yield self.journal_key(raw["ManualJournalID"])
 
 
 # ---------------------------------------------------------------------------------------------

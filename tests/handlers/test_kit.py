@@ -390,3 +390,18 @@ def test_an_assembly_stops_at_a_part_the_target_keeps_and_says_so() -> None:
     assert failed.message == (
         "Xero: no; BT stays on the target, which would not take it back: it is paid"
     )
+
+
+def test_a_change_feed_is_asked_from_the_clock_margin_before_since_in_utc() -> None:
+    import datetime as dt
+
+    from migrationkit.handlers import CLOCK_MARGIN, reach_back
+
+    began = dt.datetime(2026, 12, 2, 16, 0, 0, tzinfo=dt.UTC)
+    assert reach_back(began) == began - CLOCK_MARGIN
+    assert dt.timedelta(minutes=1) <= CLOCK_MARGIN, "clocks differ by more than seconds"
+    # A moment in another zone is the same instant in UTC; one without a zone is UTC.
+    amsterdam = began.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    assert reach_back(amsterdam) == reach_back(began)
+    assert reach_back(amsterdam).tzinfo == dt.UTC
+    assert reach_back(began.replace(tzinfo=None)) == reach_back(began)

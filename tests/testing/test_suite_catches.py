@@ -60,3 +60,59 @@ def test_a_connector_that_removes_what_it_did_not_declare_fails_by_name(
     result = pytester.runpytest("-q", "-p", "no:cacheprovider", "-k", "refuses or reload")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*RULE undeclared-removal*was removed by void*"])
+
+
+DRIFTING = '''
+import datetime
+import attrs
+import pytest
+from migrationkit import ConnectorInfo, EntityCapabilities, hookimpl
+from migrationkit.testing import SourceSuite, datasets
+
+class Drifting:
+    """Reads by date through another path that forgets a field."""
+    def __init__(self, settings=None):
+        self.records = datasets.basic()
+
+    @hookimpl
+    def migrationkit_identity(self):
+        return "drifting"
+
+    @hookimpl
+    def migrationkit_extract(self, entity, since):
+        for record in self.records.get(entity, ()):
+            if since is not None and since > datetime.datetime.now(datetime.timezone.utc):
+                continue
+            yield attrs.evolve(record, email=None) if since is not None else record
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def migrationkit_register_connectors(register):
+        caps = {"contacts": EntityCapabilities(extract=True, modified_since=True)}
+        register(ConnectorInfo(name="drifting", summary="", capabilities=caps, factory=Drifting))
+
+@pytest.fixture(autouse=True)
+def _register(monkeypatch):
+    from migrationkit.core import plugins
+    real = plugins.PluginRegistry.__init__
+    def init(self, *, plugins=(), entry_points=True):
+        real(self, plugins=[*plugins, Plugin()], entry_points=entry_points)
+    monkeypatch.setattr(plugins.PluginRegistry, "__init__", init)
+
+class TestDrifting(SourceSuite):
+    connector = "drifting"
+
+    @pytest.fixture
+    def source_options(self):
+        return {}
+'''
+
+
+def test_a_source_whose_read_by_date_differs_from_a_complete_read_fails_by_name(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_drifting=DRIFTING)
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider", "-k", "modified_since")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*RULE modified-since*read by date differs*"])

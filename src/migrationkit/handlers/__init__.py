@@ -5,7 +5,8 @@ See ``docs/contributing/connectors.md`` for the layout a connector folder follow
 flags from it), one module per family of entities holds the :class:`Handler` subclasses, and
 the connector class subclasses :class:`HandlerConnector`. What batching connectors share
 (:func:`in_chunks`, :func:`idempotency_key`) and a record that becomes several target records
-(:class:`Assembly`) live here too.
+(:class:`Assembly`) live here too, and so does how far back a change feed is asked
+(:func:`reach_back`).
 """
 
 from .base import (
@@ -23,8 +24,10 @@ from .batching import idempotency_key, in_chunks
 from .composite import Assembly
 from .connector import HandlerConnector
 from .entities import Entity, EntityTable, Update
+from .feeds import CLOCK_MARGIN, reach_back
 
 __all__ = [
+    "CLOCK_MARGIN",
     "Assembly",
     "BatchHandler",
     "Entity",
@@ -41,4 +44,5 @@ __all__ = [
     "matched",
     "may_have_landed",
     "not_offered",
+    "reach_back",
 ]

@@ -341,8 +341,8 @@ def test_xero_as_a_source_lists_what_changed_since_a_moment(
     import datetime as dt
     import time
 
-    # The connector reaches 5 s further back than asked (clock skew); not in a 1 s test.
-    monkeypatch.setattr("migrationkit.connectors.xero.client.SINCE_OVERLAP", dt.timedelta(0))
+    # The connector reaches further back than asked (clocks differ); not in a 1 s test.
+    monkeypatch.setattr("migrationkit.handlers.feeds.CLOCK_MARGIN", dt.timedelta(0))
 
     source = MemorySource(company(invoices=6))
     target = open_xero()

@@ -36,24 +36,26 @@ DECLARED: dict[str, tuple[set[Removal], int, bool, bool, bool]] = {
     # entity: (removal, batch size, keeps ids, modified since, deletions)
     "company": (set(), 1, False, False, False),
     "tax_rates": ({DELETE}, 50, False, False, False),
-    "ledger_accounts": ({DELETE, ARCHIVE}, 50, True, True, False),
+    "ledger_accounts": ({DELETE, ARCHIVE}, 50, True, True, True),
     "tracking_categories": ({DELETE, ARCHIVE}, 10, False, False, False),
-    "bank_accounts": ({DELETE}, 50, True, True, False),
+    "bank_accounts": ({DELETE}, 50, True, True, True),
     "contacts": ({ARCHIVE}, 250, True, True, False),
-    "items": ({DELETE}, 250, True, True, False),
-    "opening_balances": ({DELETE, VOID}, 250, False, False, False),
+    "items": ({DELETE}, 250, True, True, True),
+    "opening_balances": ({DELETE, VOID}, 250, False, True, True),
     "invoices": ({DELETE, VOID}, 250, True, True, True),
     "refunds": ({DELETE, VOID}, 250, False, False, False),
-    "open_items": ({DELETE, VOID}, 250, True, False, False),
+    "open_items": ({DELETE, VOID}, 250, True, True, True),
     "credit_notes": ({DELETE, VOID}, 250, True, True, True),
     "payments": ({DELETE}, 250, False, False, True),
     "bank_transactions": ({DELETE}, 250, False, True, True),
     "bank_transfers": ({DELETE}, 50, False, True, True),
     "manual_journals": ({DELETE, VOID}, 250, False, True, True),
 }
-"""What the connector declared before its table existed; only the company changed since: the
-old flags said it could be deleted, but it is always matched to the connected organisation,
-never created, so a rollback never has one to take back."""
+"""What the connector declared before its table existed; changed since: the company (the old
+flags said it could be deleted, but it is always matched to the connected organisation, never
+created, so a rollback never has one to take back); opening balances and open items read with
+``If-Modified-Since`` and their deletions from voided and deleted statuses; accounts and items
+whose deletions a delta finds by comparing every record (Xero lists no deleted ones)."""
 
 
 def test_the_table_declares_what_the_connector_declared_before() -> None:

@@ -34,7 +34,7 @@ from migrationkit.core.model import (
     TrackingCategory,
     TrackingOption,
 )
-from migrationkit.handlers import matched
+from migrationkit.handlers import matched, reach_back
 
 from . import mapping, wire
 from .base import ExactHandler, refused, taken, text
@@ -89,7 +89,14 @@ _DELETED_ACCOUNTS, _DELETED_GL, _DELETED_ITEMS = 2, 7, 9
 
 
 def _modified(since: dt.datetime | None) -> str | None:
-    return f"Modified ge {wire.datetime_literal(since)}" if since else None
+    """``Modified ge`` the kit's clock margin before ``since`` (Exact's clock is not ours)."""
+    return f"Modified ge {wire.datetime_literal(reach_back(since))}" if since else None
+
+
+_UNLISTED = (
+    "Exact's deleted log (sync/Deleted) does not name {what}, and {path} has no sync endpoint"
+)
+"""Why a delta finds deleted VAT codes and bank journals by comparing every record."""
 
 
 class CompanyHandler(ExactHandler):
@@ -206,6 +213,12 @@ class TaxRateHandler(ExactHandler):
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         for row in self.client.rows(self.path, VAT_FIELDS, filter=_modified(since)):
             yield mapping.read_tax_rate(row)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return iter(())
+
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        return _UNLISTED.format(what="VAT codes", path=self.path)
 
 
 class LedgerAccountHandler(ExactHandler):
@@ -498,9 +511,15 @@ class BankAccountHandler(ExactHandler):
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         filters = ["(Type eq 10 or Type eq 12)"]
         if since:
-            filters.append(f"Modified ge {wire.datetime_literal(since)}")
+            filters.append(str(_modified(since)))
         for row in self.client.rows(self.path, JOURNAL_FIELDS, filter=" and ".join(filters)):
             yield mapping.read_bank_account(row)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return iter(())
+
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        return _UNLISTED.format(what="journals", path=self.path)
 
 
 class ContactHandler(ExactHandler):

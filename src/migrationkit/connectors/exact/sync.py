@@ -9,8 +9,9 @@ the starting timestamp comes from ``read/sync/Sync/SyncTimestamp`` for the momen
 
 Entries have no sync endpoint of their own: ``sync/Financial/TransactionLines`` names the
 entries whose lines changed (an entry's lines all change together), and those are read again.
-A full read of entries marks the transaction lines' timestamp as of a few minutes before it
-began, so the next delta misses nothing.
+A full read of entries marks the transaction lines' timestamp as of the kit's clock margin before
+it began (:func:`~migrationkit.handlers.reach_back`), so the next delta misses nothing; so does
+a first delta without marks, which asks ``SyncTimestamp`` for that margin before ``since``.
 
 Deletions come from ``sync/Deleted``, which keeps two months: a delta whose last run is older
 than that cannot trust it, and says so (the engine then compares a complete extraction). Its
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from migrationkit.core.contract import Checkpoints
+from migrationkit.handlers import reach_back
 
 from . import wire
 from .client import ExactClient
@@ -36,8 +38,6 @@ DELETED = "sync/Deleted"
 TRANSACTION_LINES = "sync/Financial/TransactionLines"
 DELETED_WINDOW = dt.timedelta(days=60)
 """How far back ``sync/Deleted`` can be trusted (Exact keeps it two months)."""
-SAFETY = dt.timedelta(minutes=10)
-"""How much earlier than its start a full read marks the change feed (clocks differ)."""
 LINES_TYPE = 1
 """``EntityType`` of deleted transaction lines in ``sync/Deleted``."""
 
@@ -94,7 +94,9 @@ class ChangeFeed:
             return 1
         if endpoint not in self._starts:
             mark = self.checkpoints.get(endpoint) if self.checkpoints is not None else None
-            found = int(mark) if mark is not None else self.timestamp_at(endpoint, since)
+            found = (
+                int(mark) if mark is not None else self.timestamp_at(endpoint, reach_back(since))
+            )
             if self.checkpoints is None:
                 return found
             self._starts[endpoint] = found
@@ -103,7 +105,8 @@ class ChangeFeed:
     def mark_now(self, endpoint: str) -> None:
         """A full read of what ``endpoint`` follows begins: mark where its changes start."""
         if self.checkpoints is not None:
-            moment = dt.datetime.now(dt.UTC) - SAFETY
+            # Marked a clock margin before now: Exact's clock is not ours.
+            moment = reach_back(dt.datetime.now(dt.UTC))
             self._mark(endpoint, self.timestamp_at(endpoint, moment))
 
     def rows(

@@ -44,6 +44,7 @@ TABLE = EntityTable(
         name="tax_rates",
         endpoint="tax_rates",
         modified_since=True,
+        deletions=True,
         match_only=True,
         notes="Sage cannot create tax rates for a GB business: each source tax code is matched "
         "onto one of the business's rates (default UK map, option tax_rate_map); nothing is "

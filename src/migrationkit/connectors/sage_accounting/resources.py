@@ -40,7 +40,7 @@ from migrationkit.core.model import (
     TrackingAssignment,
     TrackingCategory,
 )
-from migrationkit.handlers import Handler, matched
+from migrationkit.handlers import Handler, matched, reach_back
 from migrationkit.http import ApiClient
 
 from . import mapping
@@ -49,7 +49,7 @@ from .client import Reply, SageClient
 from .mapping import Written
 from .options import SageAccountingOptions
 from .taxes import TaxMatch, match_tax_rate
-from .wire import timestamp_text
+from .wire import since_text
 
 __all__ = ["MASTER_HANDLERS", "Context", "SageHandler", "refused"]
 
@@ -92,16 +92,21 @@ class Claims:
 
 
 def since_param(since: dt.datetime | None) -> dict[str, str]:
-    """``updated_or_created_since`` (inclusive) for a moment; see :func:`deleted_param`."""
+    """``updated_or_created_since`` (inclusive), from the kit's clock margin before ``since``.
+
+    Sage stamps changes by its own clock: what it stamped a little before the last run began
+    may not have been read by it. Asking from earlier re-reads a few records, which their
+    fingerprints then show unchanged.
+    """
     if since is None:
         return {}
-    return {"updated_or_created_since": timestamp_text(since)}
+    return {"updated_or_created_since": since_text(reach_back(since))}
 
 
 def deleted_param(since: dt.datetime | None) -> dict[str, str]:
-    """``deleted_since``, which Sage applies exclusively: ask from one second earlier."""
-    moment = (since or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) - dt.timedelta(seconds=1)
-    return {"deleted_since": timestamp_text(moment)}
+    """``deleted_since`` (exclusive, so one second earlier still), from the clock margin back."""
+    moment = reach_back(since or dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    return {"deleted_since": since_text(moment - dt.timedelta(seconds=1))}
 
 
 class SageHandler(Handler[Context]):
@@ -244,6 +249,13 @@ class TaxRateHandler(SageHandler):
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         for obj in self.client.list("tax_rates", since_param(since)):
             yield mapping.read_tax_rate(obj)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return iter(())
+
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        # A business's own rate can be deleted, and tax_rates has no deleted_since.
+        return "Sage's tax_rates list takes no deleted_since"
 
 
 # ---------------------------------------------------------------------------

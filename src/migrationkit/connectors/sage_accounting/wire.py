@@ -31,6 +31,7 @@ __all__ = [
     "parse_errors",
     "parse_timestamp",
     "required_date",
+    "since_text",
     "timestamp_text",
 ]
 
@@ -87,6 +88,13 @@ def timestamp_text(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def since_text(moment: dt.datetime) -> str:
+    """A delta parameter as the spec writes it: ``YYYY-MM-DDThh:mm:ss(+|-)hh:mm``, in UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def parse_timestamp(text: str) -> dt.datetime:

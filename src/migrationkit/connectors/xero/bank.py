@@ -127,7 +127,7 @@ class BankTransactionsHandler(XeroBatchHandler):
         return self.reader.extract_bank_transactions(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_bank_transactions()
+        return self.reader.gone.bank_transactions(since)
 
 
 class BankTransfersHandler(XeroHandler):
@@ -201,7 +201,7 @@ class BankTransfersHandler(XeroHandler):
         return self.reader.extract_bank_transfers(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_bank_transfers()
+        return self.reader.gone.bank_transfers(since)
 
 
 def _negated(line: DocumentLine) -> DocumentLine:

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from migrationkit.core.errors import RemoteAPIError
+from migrationkit.handlers.feeds import reach_back
 from migrationkit.http import Action, ApiClient, Limits, RateLimiter, TokenProvider
 
 from . import wire
@@ -260,12 +261,9 @@ def _strings(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     return out
 
 
-SINCE_OVERLAP = dt.timedelta(seconds=5)
-"""How much earlier than asked ``If-Modified-Since`` reaches back: Xero's clock is not ours."""
-
-
 def _http_since(moment: dt.datetime) -> str:
-    # RFC 3339 in UTC, as the spec's example shows.
-    instant = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    instant = instant.astimezone(dt.UTC) - SINCE_OVERLAP
-    return instant.isoformat(timespec="milliseconds")
+    """``If-Modified-Since`` as the spec's ``date-time`` (its example: RFC 3339), in UTC.
+
+    Asked from the kit's clock margin earlier than ``moment``: Xero's clock is not ours.
+    """
+    return reach_back(moment).isoformat(timespec="milliseconds")

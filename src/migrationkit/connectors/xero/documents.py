@@ -238,7 +238,7 @@ class InvoicesHandler(_Documents):
         return self.reader.extract_invoices(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_invoices()
+        return self.reader.gone.invoices(since)
 
 
 class CreditNotesHandler(_Documents):
@@ -289,7 +289,7 @@ class CreditNotesHandler(_Documents):
         return self.reader.extract_credit_notes(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_credit_notes()
+        return self.reader.gone.credit_notes(since)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +401,9 @@ class OpenItemsHandler(_Credits):
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         return self.reader.extract_open_items(since)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return self.reader.gone.open_items(since)
 
 
 def _open_item(item: Prepared) -> OpenItem:

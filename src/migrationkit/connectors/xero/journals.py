@@ -285,7 +285,7 @@ class ManualJournalsHandler(XeroBatchHandler):
         return self.reader.extract_manual_journals(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_manual_journals()
+        return self.reader.gone.manual_journals(since)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,6 +431,9 @@ class OpeningBalancesHandler(XeroBatchHandler):
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         return self.reader.extract_opening_balances(since)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return self.reader.gone.opening_balances(since)
 
 
 def journal_line(amount: Decimal, account: m.XeroAccount, description: str) -> Payload:

@@ -44,6 +44,13 @@ from .context import Outcome, Payload, XeroRefs, quote, refused, removed
 __all__ = ["MASTER_HANDLERS"]
 
 
+_GONE_UNLISTED = (
+    "Xero deletes {what} outright and lists no deleted ones since a moment (an account it "
+    "deletes may also drop out of its list)"
+)
+"""Why a delta finds deleted accounts and items by comparing every record."""
+
+
 # ---------------------------------------------------------------------------------------------
 # the company and tax rates: matched to what Xero has
 # ---------------------------------------------------------------------------------------------
@@ -376,6 +383,12 @@ class LedgerAccountsHandler(XeroHandler):
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         return self.reader.extract_ledger_accounts(since)
 
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return iter(())
+
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        return _GONE_UNLISTED.format(what="accounts")
+
 
 class TrackingCategoriesHandler(XeroHandler):
     """A category by name, then each of its options Xero does not have yet."""
@@ -539,6 +552,12 @@ class BankAccountsHandler(XeroHandler):
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         return self.reader.extract_bank_accounts(since)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return iter(())
+
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        return _GONE_UNLISTED.format(what="accounts")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -741,6 +760,12 @@ class ItemsHandler(XeroBatchHandler):
 
     def extract(self, since: dt.datetime | None) -> Iterator[Record]:
         return self.reader.extract_items(since)
+
+    def deleted(self, since: dt.datetime | None) -> Iterator[str]:
+        return iter(())
+
+    def deletions_unlisted(self, since: dt.datetime | None) -> str | None:
+        return _GONE_UNLISTED.format(what="items")
 
 
 def _contact(item: Prepared) -> Contact:

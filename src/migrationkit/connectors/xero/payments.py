@@ -278,7 +278,7 @@ class PaymentsHandler(XeroBatchHandler):
         return self.reader.extract_payments(since)
 
     def deleted(self, since: dt.datetime | None) -> Iterator[str]:
-        return self.reader.deleted_payments()
+        return self.reader.gone.payments(since)
 
 
 class RefundsHandler(XeroBatchHandler):

@@ -7,7 +7,8 @@ reconcile can turn them back into source keys through the id map. Conversion rec
 :mod:`.mapping` writes on them and come back as the canonical records they came from.
 
 Lists are read whole once and kept until the connector writes again; reads ``since`` a moment
-go to the API with ``If-Modified-Since`` each time.
+go to the API with ``If-Modified-Since`` and are kept the same way (several entities ask for
+the same list). What went at Xero is read by :class:`~.gone.Gone` (``reader.gone``).
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ from migrationkit.core.money import ZERO
 
 from . import mapping as m
 from .client import XeroApi
+from .gone import Gone
 from .wire import parse_date
 
 __all__ = ["XeroReader"]
 
 Raw = dict[str, Any]
 _LIVE = ("AUTHORISED", "PAID")
-_GONE = ("DELETED", "VOIDED")
 
 
 class XeroReader:
@@ -70,6 +71,7 @@ class XeroReader:
         self.api = api
         self.sundry_contact = sundry_contact
         self._cache: dict[str, Any] = {}
+        self.gone = Gone(self)
 
     def invalidate(self) -> None:
         """Forget what was read: the connector has just written."""
@@ -155,10 +157,15 @@ class XeroReader:
             "tax", lambda: list(self.api.get("/TaxRates").get("TaxRates") or [])
         )
 
-    def _since(
+    def changed_since(
         self, path: str, key: str, since: dt.datetime, params: Mapping[str, Any]
     ) -> list[Raw]:
-        return list(self.api.pages(path, key, params, since=since))
+        """What Xero changed since a moment (kept, like the lists: several entities ask)."""
+        asked = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+        return self._cached(  # type: ignore[no-any-return]
+            f"since:{path}?{asked}@{since.isoformat()}",
+            lambda: list(self.api.pages(path, key, params, since=since)),
+        )
 
     # -- classification of Xero documents ------------------------------------------------------
 
@@ -178,7 +185,7 @@ class XeroReader:
         match = m.JOURNAL_PART.match(self._first_line(raw))
         return (match.group(1), int(match.group(2))) if match else None
 
-    def _document_role(self, raw: Raw) -> str:
+    def document_role(self, raw: Raw) -> str:
         if self.journal_part(raw):
             return "journal"
         if self.open_item_kind(raw):
@@ -332,7 +339,7 @@ class XeroReader:
         contacts = (
             self.contacts()
             if since is None
-            else self._since("/Contacts", "Contacts", since, {"includeArchived": True})
+            else self.changed_since("/Contacts", "Contacts", since, {"includeArchived": True})
         )
         codes = self.by_code()
         for raw in contacts:
@@ -391,14 +398,24 @@ class XeroReader:
 
     def extract_opening_balances(self, since: dt.datetime | None) -> Iterator[Record]:
         codes = self.by_code()
-        for raw in self.manual_journals():
+        journals = (
+            self.manual_journals()
+            if since is None
+            else self.changed_since("/ManualJournals", "ManualJournals", since, {})
+        )
+        for raw in journals:
             parsed = m.parse_opening_narration(str(raw.get("Narration") or ""))
             if parsed is None or raw.get("Status") != "POSTED":
                 continue
             record = self._opening_journal(raw, parsed, codes)
             if record is not None:
                 yield record
-        for raw in self.bank_transactions():
+        transactions = (
+            self.bank_transactions()
+            if since is None
+            else self.changed_since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
+        )
+        for raw in transactions:
             parsed = m.parse_opening_narration(str(raw.get("Reference") or ""))
             if parsed is None or raw.get("Status") != "AUTHORISED":
                 continue
@@ -443,7 +460,11 @@ class XeroReader:
         )
 
     def extract_open_items(self, since: dt.datetime | None) -> Iterator[Record]:
-        for raw in [*self.invoices(), *self.credit_notes()]:
+        documents = [
+            *self._documents("/Invoices", "Invoices", since),
+            *self._documents("/CreditNotes", "CreditNotes", since),
+        ]
+        for raw in documents:
             kind = self.open_item_kind(raw)
             if kind is None or raw.get("Status") not in _LIVE:
                 continue
@@ -474,7 +495,7 @@ class XeroReader:
     def _documents(self, path: str, key: str, since: dt.datetime | None) -> list[Raw]:
         if since is None:
             return self.invoices() if path == "/Invoices" else self.credit_notes()
-        return self._since(path, key, since, {"unitdp": 4})
+        return self.changed_since(path, key, since, {"unitdp": 4})
 
     def _lines(self, raw: Raw) -> tuple[Any, ...]:
         codes = self.by_code()
@@ -515,13 +536,13 @@ class XeroReader:
 
     def extract_invoices(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self._documents("/Invoices", "Invoices", since):
-            if raw.get("Status") == "DELETED" or self._document_role(raw) != "documents":
+            if raw.get("Status") == "DELETED" or self.document_role(raw) != "documents":
                 continue
             yield Invoice(key=raw["InvoiceID"], **self._document_fields(raw, "InvoiceNumber"))
 
     def extract_credit_notes(self, since: dt.datetime | None) -> Iterator[Record]:
         for raw in self._documents("/CreditNotes", "CreditNotes", since):
-            if raw.get("Status") == "DELETED" or self._document_role(raw) != "documents":
+            if raw.get("Status") == "DELETED" or self.document_role(raw) != "documents":
                 continue
             yield CreditNote(
                 key=raw["CreditNoteID"],
@@ -730,7 +751,7 @@ class XeroReader:
 
     # -- bank ----------------------------------------------------------------------------------
 
-    def _plain_bank_transaction(self, raw: Raw) -> bool:
+    def plain_bank_transaction(self, raw: Raw) -> bool:
         if raw.get("Type") not in ("SPEND", "RECEIVE"):
             return False
         if m.parse_opening_narration(str(raw.get("Reference") or "")):
@@ -742,10 +763,10 @@ class XeroReader:
         transactions = (
             self.bank_transactions()
             if since is None
-            else self._since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
+            else self.changed_since("/BankTransactions", "BankTransactions", since, {"unitdp": 4})
         )
         for raw in transactions:
-            if raw.get("Status") != "AUTHORISED" or not self._plain_bank_transaction(raw):
+            if raw.get("Status") != "AUTHORISED" or not self.plain_bank_transaction(raw):
                 continue
             contact = raw.get("Contact") or {}
             sundry = contact.get("Name") == self.sundry_contact
@@ -812,7 +833,7 @@ class XeroReader:
         journals = (
             self.manual_journals()
             if since is None
-            else self._since("/ManualJournals", "ManualJournals", since, {})
+            else self.changed_since("/ManualJournals", "ManualJournals", since, {})
         )
         codes = self.by_code()
         for raw in journals:
@@ -875,44 +896,6 @@ class XeroReader:
         return JournalLine(
             account=control.id, amount=total if debit else -total, description=description
         )
-
-    # -- deletions -----------------------------------------------------------------------------
-
-    def deleted_invoices(self) -> Iterator[str]:
-        for raw in self.invoices():
-            if raw.get("Status") in _GONE and self._document_role(raw) == "documents":
-                yield raw["InvoiceID"]
-
-    def deleted_credit_notes(self) -> Iterator[str]:
-        for raw in self.credit_notes():
-            if raw.get("Status") in _GONE and self._document_role(raw) == "documents":
-                yield raw["CreditNoteID"]
-
-    def deleted_payments(self) -> Iterator[str]:
-        for raw in self.payments():
-            if raw.get("Status") == "DELETED" and not raw.get("BatchPaymentID"):
-                yield f"payment/{raw['PaymentID']}"
-        for batch in self.batch_payments():
-            if batch.get("Status") == "DELETED":
-                yield f"batch/{batch['BatchPaymentID']}"
-        for raw in self.bank_transactions():
-            if raw.get("Type", "").endswith("OVERPAYMENT") and raw.get("Status") == "DELETED":
-                yield f"overpayment/{raw['BankTransactionID']}"
-
-    def deleted_bank_transactions(self) -> Iterator[str]:
-        for raw in self.bank_transactions():
-            if raw.get("Status") == "DELETED" and self._plain_bank_transaction(raw):
-                yield raw["BankTransactionID"]
-
-    def deleted_bank_transfers(self) -> Iterator[str]:
-        for raw in self.transfers(deleted=True):
-            if raw.get("Status") == "DELETED":
-                yield raw["BankTransferID"]
-
-    def deleted_manual_journals(self) -> Iterator[str]:
-        for raw in self.manual_journals():
-            if raw.get("Status") in _GONE:
-                yield self.journal_key(raw["ManualJournalID"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -157,6 +157,17 @@ def test_select_filters_and_their_rules(exact: Exact) -> None:
     trimmed = exact.rows("crm/Accounts", **{"$select": "Name", "$filter": "trim(Code) eq '1'"})
     assert trimmed == [{"Name": "Acme"}]
     assert exact.refused("GET", "vat/VATCodes", params={"$filter": "Colour eq 'red'"})[0] == 400
+    # A date in a filter is OData v2's Edm.DateTime literal: no offset, no zone.
+    for good in ("2024-04-01T12:00", "2024-04-01T12:00:00", "2024-04-01T12:00:00.123"):
+        found = exact.rows(
+            "vat/VATCodes", **{"$select": "Code", "$filter": f"Modified ge datetime'{good}'"}
+        )
+        assert isinstance(found, list), good
+    for bad in ("2024-04-01", "2024-04-01T12:00:00Z", "2024-04-01T12:00:00+02:00", "01/04/2024"):
+        status, message = exact.refused(
+            "GET", "vat/VATCodes", params={"$filter": f"Modified ge datetime'{bad}'"}
+        )
+        assert status == 400 and "Edm.DateTime" in message, bad
 
 
 def test_masters_follow_exacts_rules(exact: Exact) -> None:

@@ -238,6 +238,36 @@ def test_delta_parameters_inclusive_changes_exclusive_deletions(api: Api) -> Non
     assert acme["id"] not in {c["id"] for c in live["$items"]}
 
 
+def test_delta_parameters_take_the_specs_forms_and_refuse_others(api: Api) -> None:
+    import datetime as dt
+
+    old = customer(api, "OLD")
+    api.app.stores[api.app.business_id].backdate(dt.timedelta(days=2))
+    new = customer(api, "NEW")
+    yesterday = api.app.moment() - dt.timedelta(days=1)
+    forms = (
+        yesterday.strftime("%Y-%m-%dT%H:%M:%S+00:00"),  # date-time
+        yesterday.astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat(timespec="seconds"),
+        yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"),  # as Sage writes its own timestamps
+        yesterday.strftime("%Y-%m-%dT+00:00"),  # the date form: from that day's start
+    )
+    for form in forms:
+        status, body = api.call("GET", "contacts", updated_or_created_since=form)
+        assert status == 200, form
+        ids = {c["id"] for c in body["$items"]}
+        assert new["id"] in ids and old["id"] not in ids, form
+    for malformed in (
+        yesterday.strftime("%Y-%m-%d"),  # a date alone is not the spec's date form
+        yesterday.strftime("%Y-%m-%dT%H:%M:%S"),  # no offset
+        yesterday.strftime("%d/%m/%Y"),
+        "yesterday",
+    ):
+        for name in ("updated_or_created_since", "deleted_since"):
+            status, body = api.call("GET", "contacts", **{name: malformed})
+            assert status == 422, (name, malformed)
+            assert body[0]["$source"] == name
+
+
 def test_missing_records_are_404_record_not_found(api: Api) -> None:
     status, body = api.call("GET", "contacts/nope")
     assert status == 404 and body[0]["$dataCode"] == "RecordNotFound"

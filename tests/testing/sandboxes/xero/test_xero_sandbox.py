@@ -287,6 +287,39 @@ def test_paging_if_modified_since_and_archived_contacts(xero: Xero) -> None:
     assert [c["Name"] for c in found["Contacts"]] == ["Contact 3"]
 
 
+def test_if_modified_since_takes_the_spec_date_time_or_an_http_date_and_pages_what_changed(
+    app: XeroSandbox, xero: Xero
+) -> None:
+    import datetime as dt
+
+    for n in range(7):
+        xero.contact(f"Old {n}")
+    app.org(app.default_tenant).backdate(dt.timedelta(hours=2))
+    changed = [xero.contact(f"New {n}") for n in range(3)]
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    forms = (
+        hour_ago.isoformat(timespec="milliseconds"),  # the spec's example form, with an offset
+        hour_ago.strftime("%Y-%m-%dT%H:%M:%S"),  # no offset: UTC
+        hour_ago.strftime("%a, %d %b %Y %H:%M:%S GMT"),  # RFC 9110's HTTP date
+    )
+    for form in forms:
+        _, body, _ = xero.call("GET", "/Contacts", headers={"If-Modified-Since": form})
+        assert sorted(c["ContactID"] for c in body["Contacts"]) == sorted(changed), form
+    # Pages are pages of what changed: the filter comes first, as Xero's does.
+    _, page, _ = xero.call(
+        "GET",
+        "/Contacts",
+        params={"page": 2, "pageSize": 2},
+        headers={"If-Modified-Since": forms[0]},
+    )
+    assert page["pagination"] == {"page": 2, "pageSize": 2, "pageCount": 2, "itemCount": 3}
+    assert len(page["Contacts"]) == 1
+    # A header that is no date at all is ignored, as RFC 9110 says: everything comes back.
+    for malformed in ("yesterday", "2024-13-45", hour_ago.strftime("%d/%m/%Y %H:%M")):
+        _, body, _ = xero.call("GET", "/Contacts", headers={"If-Modified-Since": malformed})
+        assert len(body["Contacts"]) == 10, malformed
+
+
 def test_idempotency_key_replays_the_same_request_and_refuses_another(xero: Xero) -> None:
     body = {"Contacts": [{"Name": "Once"}]}
     key = {"Idempotency-Key": "k-1"}

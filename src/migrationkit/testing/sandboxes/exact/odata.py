@@ -88,6 +88,9 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+_EDM_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?")
+
+
 def _tokens(text: str) -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
     position = 0
@@ -102,8 +105,14 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
         if kind in ("guid_value", "guid"):
             found.append(("literal", match.group("guid_value").lower()))
         elif kind in ("datetime", "datetime_value"):
-            moment = dt.datetime.fromisoformat(match.group("datetime_value"))
-            found.append(("literal", moment.replace(tzinfo=None)))
+            value = match.group("datetime_value")
+            if not _EDM_DATETIME.fullmatch(value):
+                # OData v2's Edm.DateTime literal: no offset, no zone, seconds optional.
+                raise Invalid(
+                    f"Unrecognized 'Edm.DateTime' literal 'datetime'{value}'' in '{text}'."
+                )
+            moment = dt.datetime.fromisoformat(value)
+            found.append(("literal", moment))
         elif kind in ("string", "string_value"):
             found.append(("literal", match.group("string_value").replace("''", "'")))
         elif kind == "number":

@@ -24,6 +24,7 @@ import base64
 import datetime as dt
 import functools
 import hashlib
+import re
 import secrets
 import time
 import urllib.parse
@@ -381,11 +382,27 @@ class SageSandbox(SandboxApp):
         return _page(shown, request, f"/{collection.path}")
 
 
+_SINCE = re.compile(r"\d{4}-\d{2}-\d{2}T(?:\d{2}:\d{2}:\d{2})?(?:Z|[+-]\d{2}:\d{2})")
+"""The spec's two forms, ``YYYY-MM-DDT(+|-)hh:mm`` and ``YYYY-MM-DDThh:mm:ss(+|-)hh:mm`` (and
+``Z``, ISO 8601's UTC, which Sage's own timestamps use)."""
+
+
 def _when(text: str, name: str) -> dt.datetime:
+    """A delta parameter's moment; one in another form is refused, naming the parameter."""
+    value = text.strip()
     try:
-        return parse_timestamp(text)
+        if not _SINCE.fullmatch(value):
+            raise ValueError(value)
+        if len(value) < 19:
+            # The date form: midnight of that day at that offset.
+            day, offset = value.split("T", 1)
+            value = f"{day}T00:00:00{offset}"
+        return parse_timestamp(value)
     except ValueError:
-        raise Invalid(f"{name} is not a date or date-time.", source=name) from None
+        raise Invalid(
+            f"{name} must be a date (YYYY-MM-DDT+hh:mm) or date-time (YYYY-MM-DDThh:mm:ss+hh:mm).",
+            source=name,
+        ) from None
 
 
 def _payload(request: Request, wrapper: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType as _Fixed
 from typing import Any, ClassVar
 
-from migrationkit.connectors.sage_accounting.wire import money, timestamp_text
+from migrationkit.connectors.sage_accounting.wire import money, parse_timestamp, timestamp_text
 
 from ..server import Request
 from . import data
@@ -186,6 +186,18 @@ class Store:
         self.tables[path][new_id] = obj
         self.home[new_id] = path
         return obj
+
+    def backdate(self, by: dt.timedelta) -> None:
+        """Move every object's timestamps back: the books as if kept ``by`` earlier.
+
+        A test of a delta sets the business's history in the past, so that what it changes
+        afterwards is all that changed since the last run.
+        """
+        for table in self.tables.values():
+            for obj in table.values():
+                for field in ("created_at", "updated_at", "deleted_at"):
+                    if obj.get(field):
+                        obj[field] = timestamp_text(parse_timestamp(obj[field]) - by)
 
     def touch(self, obj: dict[str, Any]) -> None:
         obj["updated_at"] = self.now()

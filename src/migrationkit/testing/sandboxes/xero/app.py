@@ -1052,13 +1052,31 @@ def _by_list_params(records: list[Obj], request: Request, key: str) -> list[Obj]
     return records
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?(?:Z|[+-]\d{2}:\d{2})?")
+_IMF_FIXDATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT"
+)
+
+
 def _if_modified_since(value: str | None) -> dt.datetime | None:
+    """The moment of an ``If-Modified-Since`` header, or None when there is none to honour.
+
+    The spec's ``date-time`` (RFC 3339, as its example ``2020-02-06T12:17:43.202-08:00``; Xero
+    reads one without an offset as UTC) and the HTTP date of RFC 9110 (``Tue, 12 Nov 2009
+    00:00:00 GMT``, what pyxero sends) are honoured. Anything else is ignored, as RFC 9110
+    tells a server to do with a malformed one: the whole list comes back, unfiltered (a client
+    sending the wrong format reads everything, which only counting the rows shows).
+    """
     if not value:
         return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
+    text = value.strip()
+    if _RFC3339.fullmatch(text):
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    elif _IMF_FIXDATE.fullmatch(text):
+        parsed = email.utils.parsedate_to_datetime(text)
+    else:
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

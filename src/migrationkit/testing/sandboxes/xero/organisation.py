@@ -246,6 +246,32 @@ class Organisation:
 
     # -- organisation --------------------------------------------------------------------------
 
+    _HISTORY = (
+        "accounts",
+        "contacts",
+        "items",
+        "invoices",
+        "credit_notes",
+        "payments",
+        "batch_payments",
+        "overpayments",
+        "bank_transactions",
+        "bank_transfers",
+        "manual_journals",
+    )
+
+    def backdate(self, by: dt.timedelta) -> None:
+        """Move every record's ``UpdatedDateUTC`` back: the books as if kept ``by`` earlier.
+
+        A test of a delta sets the organisation's history in the past, so that what it changes
+        afterwards is all that changed since the last run (clocks here all agree).
+        """
+        for name in self._HISTORY:
+            for record in getattr(self, name).values():
+                for field in ("UpdatedDateUTC", "_UpdatedDateUTC"):
+                    if isinstance(record.get(field), dt.datetime):
+                        record[field] -= by
+
     @property
     def base_currency(self) -> str:
         return str(self.info["BaseCurrency"])

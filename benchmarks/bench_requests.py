@@ -256,8 +256,8 @@ NOTES = {
     "sage-accounting": "The writes above the least are Sage's own chart accounts that source "
     "accounts land on, made visible in every area the source may post from (one "
     "`PUT /ledger_accounts/{id}` each). Before commit 7d7e32e a credit's allocation was preceded "
-    "by a read of the contact's allocations, even for a credit just created: 6,274 requests "
-    "for this company at 7,000 transactions, where it now takes 6,036.",
+    "by a read of the contact's allocations, even for a credit just created "
+    "(`results/sage-accounting.md` gives the counts before and after).",
     "exact": "The chart's writes include the hand-over of each VAT code to its VAT account once "
     "that account exists (`PUT vat/VATCodes`); a bank transfer is an entry in each bank's "
     "journal, and its lines are read back (the reads of bank transfers).",

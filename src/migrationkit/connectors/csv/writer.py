@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from migrationkit.core.errors import StateError
+from migrationkit.core.errors import SourceError, StateError
 from migrationkit.core.model import ENTITY_ORDER, Record
 
 from .codec import ALLOCATION_COLUMNS, EntityCodec, codec_for
@@ -620,7 +620,10 @@ class RawRows:
             return None
         self.header_bytes = line
         self.body_start = len(line)
-        text = line.decode("utf-8").lstrip("\ufeff")
+        try:
+            text = line.decode("utf-8").lstrip("\ufeff")
+        except UnicodeDecodeError:
+            raise SourceError(f"{self.path} is not UTF-8 text; save it as UTF-8 CSV") from None
         return next(csv.reader([text], delimiter=self.delimiter))
 
     def body_offset(self) -> int:

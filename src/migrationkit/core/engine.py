@@ -12,8 +12,6 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
-import importlib.metadata
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,10 +57,10 @@ from .state import (
     MigrationInfo,
     Outcome,
     OutcomeRow,
-    RunInfo,
     RunStatus,
     StateStore,
 )
+from .unchanged import Unchanged
 
 __all__ = [
     "HISTORY_MODES",
@@ -73,10 +71,6 @@ __all__ = [
     "SourceInvalid",
 ]
 
-try:
-    _VERSION = importlib.metadata.version("migrationkit")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
-    _VERSION = "0"
 _SIDES = ("source", "target")
 
 
@@ -88,7 +82,7 @@ class SourceInvalid(MigrationKitError):
         self.findings = list(findings)
 
 
-class Migration(Removals):
+class Migration(Removals, Unchanged):
     """A migration from one source to one target, with its state.
 
     Each mode is a method; every run returns a :class:`~migrationkit.RunReport`.
@@ -424,71 +418,6 @@ class Migration(Removals):
                     self._load_changed(state, entity)
         assert state.report is not None
         return self._reconciled(state.report)
-
-    def _snapshot(self) -> str | None:
-        """What the source holds and how this migration reads it, as one digest (or None)."""
-        assert self.source is not None
-        held = self.source.snapshot()
-        if held is None:
-            return None
-        options = self._options_summary() | {
-            "mappings": {e: dict(m) for e, m in sorted(self.options.mappings.items())},
-            "entities": self.entities(),
-            "version": _VERSION,
-            "target": self.target.name,
-        }
-        material = held + json.dumps(options, sort_keys=True, default=str)
-        return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
-
-    def _validate_unless_unchanged(self) -> str | None:
-        """Validate the source unless it is what the last complete run moved (no re-read)."""
-        snapshot = self._snapshot()
-        if snapshot is not None and self.options.validate:
-            with self.store.lock():
-                migration = self._migration(self._require_source().identity())
-                moved = self._last_complete(migration.id, snapshot, None) is not None
-        if snapshot is None or not self.options.validate or not moved:
-            self._validate_first()
-        return snapshot
-
-    def _last_complete(self, migration_id: Any, snapshot: str, current: Any) -> RunInfo | None:
-        """The last run before ``current``, if it moved all of ``snapshot`` and left nothing."""
-        last = ([None] + [r for r in self.store.runs(migration_id) if r.id != current])[-1]
-        if (
-            last is None
-            or last.status is not RunStatus.SUCCEEDED
-            or last.mode not in ("full", "delta", "remigrate")
-            or last.snapshot != snapshot
-            or not last.summary
-            or self.store.pending(migration_id)
-        ):
-            return None
-        totals = last.summary.get("totals", {})
-        if any(totals.get(k) for k in ("skipped", "failed", "remaining")):
-            return None
-        return last
-
-    def _up_to_date(self, state: RunState, snapshot: str | None) -> bool:
-        """Whether the last run already moved exactly what the source holds now.
-
-        True only when the previous run of this migration was a complete load that succeeded
-        with nothing skipped, failed or pending, over the same source snapshot and options:
-        running again could then change nothing.
-        """
-        state.snapshot = snapshot
-        last = snapshot and self._last_complete(state.migration.id, snapshot, state.run.id)
-        if not last:
-            return False
-        for entity, counts in (last.summary or {}).get("entities", {}).items():
-            held = counts.get("extracted", 0) - counts.get("excluded", 0)
-            state.counts[entity].extracted = counts.get("extracted", 0)
-            state.counts[entity].excluded = counts.get("excluded", 0)
-            state.counts[entity].unchanged = held - counts.get("mapped", 0)
-        state.notes.append(
-            f"the source is exactly what run {last.id} migrated, and nothing is outstanding: "
-            "every record is unchanged"
-        )
-        return True
 
     def demo(self, sample: int | None = None) -> RunReport:
         """Migrate a sample of each entity, closed under references, chosen deterministically."""

@@ -21,7 +21,7 @@ import pytest
 from migrationkit import ENTITY_ORDER, PluginRegistry, Rejected, fingerprint
 from migrationkit.testing.generators.sage50 import GeneratorOptions, generate
 
-KILLS = 24
+KILLS = 12
 
 # A csv target that commits each batch, then takes a while to answer: like an API whose response
 # is slow or lost, it makes "written on the target, outcome not yet recorded" a wide window that

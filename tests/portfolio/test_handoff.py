@@ -21,6 +21,7 @@ from migrationkit.cli import main
 from migrationkit.connectors.csv.connector import CsvConnector
 from migrationkit.connectors.csv.options import CsvOptions
 from migrationkit.connectors.csv.plugin import CAPABILITIES
+from migrationkit.core.redaction import redact
 from migrationkit.portfolio import ClientStatus, Portfolio, PortfolioError, model
 from migrationkit.portfolio.bundle import (
     CODE_BITS,
@@ -176,6 +177,8 @@ def test_a_bundle_without_its_code_reveals_nothing(companies, tmp_path: Path) ->
     opened = b"".join(members.values())
     assert b"Acme Quarry" in members["client.json"]
     assert TOKEN.encode() not in opened and CLIENT_SECRET.encode() not in opened
+    # The code is a secret from the moment it exists: no log line or report can carry it.
+    assert made.code not in redact(f"code {made.code} for {made.file}")
     # A changed byte anywhere, the header included, and it does not open.
     for at in (len(b"MIGRATIONKIT-HANDOFF\n") + 12, len(raw) - 5):
         bent = tmp_path / f"bent-{at}"

@@ -10,6 +10,7 @@ import attrs
 
 from .capabilities import EntityCapabilities, Removal
 from .model import Record
+from .redaction import secret_fields
 
 __all__ = [
     "Checkpoints",
@@ -140,11 +141,9 @@ class ConnectorInfo:
         They never leave the machine: a handoff bundle goes without them, and they are kept out
         of what the portfolio stores and shows.
         """
+        by_alias = {f.name: f.alias or f.name for f in attrs.fields(self.options)}
         return frozenset(
-            name
-            for field in attrs.fields(self.options)
-            if field.metadata.get("secret")
-            for name in {field.name, field.alias or field.name}
+            name for field in secret_fields(self.options) for name in {field, by_alias[field]}
         )
 
     @property

@@ -35,6 +35,8 @@ from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from migrationkit.core.redaction import remember
+
 from .model import PortfolioError
 
 __all__ = [
@@ -75,6 +77,8 @@ def normal_code(text: str) -> str:
         raise HandoffError(
             "a handoff code is 12 letters and digits in three groups, like 7K3M-Q9PA-X2DF"
         )
+    # A code is a secret from the moment it is used: as given, as shown, and as its symbols.
+    remember(text.strip(), plain, "-".join(plain[i : i + 4] for i in range(0, len(plain), 4)))
     return plain
 
 

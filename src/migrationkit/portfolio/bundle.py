@@ -65,7 +65,7 @@ class HandoffError(PortfolioError):
 
 
 def new_code() -> str:
-    """A fresh one-time code, ``XXXX-XXXX-XXXX``."""
+    """A fresh one-time code: three groups of four symbols, like ``7K3M-Q9PA-X2DF``."""
     symbols = "".join(secrets.choice(ALPHABET) for _ in range(CODE_SYMBOLS))
     return "-".join(symbols[n : n + 4] for n in range(0, CODE_SYMBOLS, 4))
 

@@ -153,5 +153,6 @@ def test_sigkill_at_random_points_then_resume_matches_a_clean_run(tmp_path: Path
         _command(source, target, state, config), env=env, capture_output=True, text=True
     )
     assert final.returncode == 0, final.stderr
-    assert killed >= 20, f"only {killed} kills landed before the run finished"
+    # Most kills must land mid-run (a few may find the run between batches and finished).
+    assert killed >= KILLS - KILLS // 6, f"only {killed} kills landed before the run finished"
     assert _snapshot(target) == expected

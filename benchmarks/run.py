@@ -471,8 +471,8 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None) -> None:
         "machine": machine,
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "commit": args.commit or _commit(),
-        # The command as run, with paths inside the repository relative to it (no machine's path).
-        "migrate": " ".join(_migrate(bench, Path("FILE"))[3:]).replace(f"{ROOT}/", ""),
+        # The command as run, with FILE for the export and WORK for the work folder (--work).
+        "migrate": " ".join(_migrate(bench, Path("FILE"))[3:]).replace(str(bench.work), "WORK"),
         "command": "python benchmarks/run.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": bench.rows,
